@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <array>
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tcplife/decode/decode.hpp"
+#include "tcplife/tcp/tracker.hpp"
+
+namespace tcplife::output {
+
+enum class Format : std::uint8_t { Text, Json, Ndjson, Zeek };
+
+struct OutputOptions {
+  bool timeline = false;   // text: print each connection's event timeline
+  bool color = false;      // text: ANSI colour
+  bool full_events = true; // JSON: include the (bounded) event timeline
+};
+
+// What the run read, for the header/summary of every format.
+struct RunInfo {
+  std::string input;                 // file name, "-" or interface
+  std::string format;                // "pcap", "pcapng", "live"
+  std::vector<int> linktypes;        // DLT_* values seen
+};
+
+struct RunSummary {
+  std::uint64_t packets = 0;         // packets read from the input (after the BPF filter)
+  std::uint64_t filtered_out = 0;    // packets the BPF filter rejected
+  std::uint64_t tcp_segments = 0;    // packets decoded to TCP segments and analysed
+  std::array<std::uint64_t, decode::kStatusCount> skipped{};  // by decode::Status (index 0 unused)
+  std::uint64_t bytes = 0;           // captured bytes read
+  core::Timestamp first_ts, last_ts;
+  bool have_ts = false;
+  std::string input_error;           // set when the input ended early or was corrupt
+  bool input_truncated = false;
+  tcp::TrackerStats tracker;
+  std::vector<int> linktypes;
+};
+
+// Receives connections as they finish, then the run summary.
+class Sink : public tcp::ConnectionSink {
+ public:
+  virtual void begin(const RunInfo& info) = 0;
+  virtual void end(const RunSummary& summary) = 0;
+};
+
+std::unique_ptr<Sink> make_sink(Format f, std::ostream& out, const OutputOptions& opts);
+
+// The JSON record of one connection (the `connections[]` element).
+void write_connection_json(std::string& out, const tcp::Connection& c, const OutputOptions& opts);
+
+// One-line explanation of an anomaly's evidence.
+std::string anomaly_detail(const tcp::Anomaly& a);
+
+// Names of DLT link types ("EN10MB", "LINUX_SLL2", ...).
+std::string linktype_name(int dlt);
+
+}  // namespace tcplife::output

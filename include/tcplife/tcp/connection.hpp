@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcplife/core/time.hpp"
+#include "tcplife/decode/segment.hpp"
+#include "tcplife/flow/flow_key.hpp"
+#include "tcplife/tcp/anomaly.hpp"
+#include "tcplife/tcp/seq.hpp"
+
+namespace tcplife::tcp {
+
+using flow::Side;
+
+// RFC 9293 connection states, as an observer on the wire infers them.
+enum class TcpState : std::uint8_t {
+  Closed,
+  Listen,
+  SynSent,
+  SynReceived,
+  Established,
+  FinWait1,
+  FinWait2,
+  CloseWait,
+  Closing,
+  LastAck,
+  TimeWait,
+  kCount
+};
+inline constexpr std::size_t kTcpStates = static_cast<std::size_t>(TcpState::kCount);
+std::string_view state_name(TcpState s) noexcept;  // "ESTABLISHED", ...
+
+// Zeek's per-endpoint states (TCP_Endpoint.h), kept to compute conn_state exactly.
+enum class ZeekState : std::uint8_t { Inactive, SynSent, SynAckSent, Partial, Established, Closed, Reset };
+
+enum class RoleReason : std::uint8_t { Syn, SynAck, WellKnownPort, LowerPort, FirstPacket };
+std::string_view role_reason_name(RoleReason r) noexcept;
+
+enum class NewInstanceReason : std::uint8_t { First, NewIsn, AfterClose, AfterReset, SynInTimeWait };
+std::string_view new_instance_reason_name(NewInstanceReason r) noexcept;
+
+enum class CloseKind : std::uint8_t { None, FourWay, ThreeWay, Simultaneous, HalfClose, Reset, Refused };
+std::string_view close_kind_name(CloseKind k) noexcept;
+
+// Why a connection record was finished.
+enum class EndReason : std::uint8_t { Closed, Reset, Refused, Idle, Evicted, EndOfInput, Replaced };
+std::string_view end_reason_name(EndReason r) noexcept;
+
+// What happened at one packet that matters for the lifecycle. Data segments are
+// summarised: consecutive data packets in one direction fold into one event.
+enum class EventKind : std::uint8_t {
+  Syn, SynAck, HandshakeAck, Data, Fin, FinAck, Rst, Ack, Reopen
+};
+std::string_view event_name(EventKind k) noexcept;
+
+struct Event {
+  core::Timestamp ts;
+  std::uint64_t frame = 0;       // 1-based
+  std::int64_t rel_seq = 0;      // relative to the sender's ISN (SYN = 0)
+  std::int64_t rel_ack = 0;      // relative to the receiver's ISN
+  std::uint32_t len = 0;         // payload bytes (summed over a folded run)
+  std::uint32_t count = 1;       // packets folded into this event
+  std::uint16_t flags = 0;
+  EventKind kind = EventKind::Ack;
+  Side from = Side::Lo;
+  TcpState state_lo = TcpState::Closed;  // both endpoints' states after the packet
+  TcpState state_hi = TcpState::Closed;
+};
+
+struct Anomaly {
+  core::Timestamp ts;
+  std::uint64_t frame = 0;  // 1-based
+  std::int64_t a = 0;       // kind-specific evidence, rendered by output
+  std::int64_t b = 0;
+  std::int64_t c = 0;
+  AnomalyKind kind = AnomalyKind::Retransmission;
+  Side from = Side::Lo;
+};
+
+// Sequence-space bookkeeping of the data one endpoint sent. Offsets are
+// relative to the first data byte (ISN + 1); SYN is at -1.
+class DataTracker {
+ public:
+  static constexpr std::size_t kMaxHoles = 16;
+  struct Range {
+    std::int64_t begin = 0;
+    std::int64_t end = 0;
+  };
+  // Records [begin, end); returns bytes that had been seen before (retransmitted).
+  std::int64_t add(std::int64_t begin, std::int64_t end) noexcept;
+  [[nodiscard]] std::int64_t high() const noexcept { return high_; }
+  [[nodiscard]] std::int64_t low() const noexcept { return low_; }
+  [[nodiscard]] bool started() const noexcept { return started_; }
+  [[nodiscard]] std::int64_t hole_bytes() const noexcept;
+  [[nodiscard]] bool approximate() const noexcept { return approximate_; }
+  // True if [begin, end) lies entirely in ranges already seen.
+  [[nodiscard]] bool all_seen(std::int64_t begin, std::int64_t end) const noexcept;
+
+ private:
+  bool started_ = false;
+  bool approximate_ = false;
+  std::int64_t low_ = 0;
+  std::int64_t high_ = 0;
+  std::uint8_t nholes_ = 0;
+  std::array<Range, kMaxHoles> holes_{};
+};
+
+struct EndpointOptions {
+  bool seen = false;         // a SYN from this side carried these
+  bool mss_present = false;
+  bool wscale_present = false;
+  bool sack_permitted = false;
+  bool timestamps = false;
+  bool tfo = false;
+  std::uint16_t mss = 0;
+  std::uint8_t wscale = 0;
+  std::uint8_t tfo_cookie_len = 0;
+};
+
+struct Endpoint {
+  // identity of the sequence space
+  bool syn_seen = false;        // sent a SYN (or SYN-ACK)
+  bool sent_bare_syn = false;   // sent a SYN without ACK
+  bool sent_synack = false;     // sent a SYN with ACK
+  bool synced = false;          // its sequence space is known (SYN seen, or inferred midstream)
+  bool isn_known = false;       // isn is real (false: midstream, base guessed)
+  std::uint32_t isn = 0;
+  SeqSpace seq;                 // base = ISN + 1 (first data byte)
+  DataTracker data;
+  EndpointOptions opts;
+
+  // acknowledgments this side sent
+  bool ack_seen = false;
+  std::uint32_t last_ack = 0;   // last ack value sent
+  std::int64_t max_ack_rel = 0; // highest ack sent, relative to the peer's data space
+  std::uint16_t last_window = 0;  // raw window field last sent
+  std::uint32_t last_window_scaled = 0;
+
+  // lifecycle facts (states are derived from these)
+  bool syn_acked = false;       // the peer acknowledged this side's SYN
+  bool fin_seen = false;
+  std::uint32_t fin_seq = 0;    // sequence number of the FIN
+  bool fin_acked = false;
+  bool fin_active = false;      // sent its FIN before receiving the peer's
+  bool rst_sent = false;
+  bool half_close_data = false; // sent data after the peer's FIN
+  std::uint64_t bytes_after_peer_fin = 0;
+
+  // counters
+  std::uint64_t packets = 0;
+  std::uint64_t ip_bytes = 0;
+  std::uint64_t wire_payload = 0;   // sum of payload lengths, retransmissions included
+  std::uint64_t retransmitted_bytes = 0;
+  std::uint32_t syn_count = 0;
+  std::uint32_t fin_count = 0;
+  std::uint32_t rst_count = 0;
+
+  TcpState state = TcpState::Closed;
+  ZeekState zeek = ZeekState::Inactive;
+  core::Timestamp state_since;
+  std::array<std::int64_t, kTcpStates> state_ns{};  // time spent in each state
+};
+
+struct Handshake {
+  bool syn_seen = false;
+  bool synack_seen = false;
+  bool ack_seen = false;
+  bool synack_valid = true;    // SYN-ACK's ack == client ISN + 1
+  bool ack_valid = true;       // final ACK's ack == server ISN + 1
+  bool simultaneous = false;
+  core::Timestamp syn_ts, synack_ts, ack_ts;
+  std::uint64_t syn_frame = 0, synack_frame = 0, ack_frame = 0;
+  std::uint32_t syn_retransmits = 0;
+  std::uint32_t synack_retransmits = 0;
+  std::uint32_t syn_data_bytes = 0;
+  bool syn_data_acked = false;
+};
+
+struct RstInfo {
+  bool seen = false;            // a RST was believed (exact or in window); see `undone`
+  bool undone = false;          // ... then traffic showed the receiver ignored it (RFC 5961)
+  bool refused = false;         // it answered a SYN: the connection was refused
+  Side by = Side::Lo;
+  core::Timestamp ts;
+  std::uint64_t frame = 0;
+  std::uint32_t count = 0;
+  bool in_window = false;
+  bool exact = false;
+  TcpState sender_state = TcpState::Closed;    // states when the (first believed) RST was sent
+  TcpState receiver_state = TcpState::Closed;
+};
+
+struct Teardown {
+  bool fin_seen = false;
+  Side first_fin_by = Side::Lo;
+  core::Timestamp first_fin_ts;
+  std::uint64_t first_fin_frame = 0;
+  bool fins_crossed = false;    // the second FIN did not acknowledge the first
+  bool fin_carried_ack = false; // the second FIN acknowledged the first with no separate ACK before
+  bool separate_ack = false;    // the first FIN was acknowledged by a pure ACK before the second FIN
+  core::Timestamp last_half_close_data_ts;
+  std::uint32_t fin_retransmits = 0;
+};
+
+// Zeek's view of one endpoint (TCP_Endpoint): its own sequence bookkeeping,
+// kept apart from tcplife's because Zeek's rules differ in places (fake ISN
+// for partial connections, RST acks not trusted, ...). Sequence values are
+// unwrapped 64-bit numbers in this endpoint's own space.
+struct ZeekEndpoint {
+  ZeekState state = ZeekState::Inactive;
+  ZeekState prev_state = ZeekState::Inactive;
+  bool did_close = false;
+  bool anchored = false;        // `space` has a reference point
+  bool first_was_syn = false;   // its first packet carried SYN (for is_partial)
+  bool seen = false;
+  SeqSpace space;               // unwraps this endpoint's sequence numbers
+  std::int64_t start = 0, last = 0, ack = 0;
+  std::uint32_t fin_cnt = 0, rst_cnt = 0;
+  std::int64_t fin_seq = 0;     // relative
+  std::int64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
+  std::int64_t reassem = 1, trim = 1;  // relative: contiguous point and ack trim
+  DataTracker data;             // payload Zeek's reassembler received (relative)
+  std::uint32_t cnt_c = 0, cnt_g = 0, cnt_t = 0, cnt_w = 0;
+  std::uint32_t thr_c = 1, thr_g = 1, thr_t = 1, thr_w = 1;
+  std::uint64_t pkts = 0, ip_bytes = 0;
+  std::uint64_t missed = 0;     // content gaps in this endpoint's data (bytes)
+};
+
+struct ZeekShadow {
+  bool created = false;
+  Side orig = Side::Lo;
+  bool is_partial = false;
+  std::uint32_t hist_seen = 0;  // once-per-direction masks: orig low 16 bits, resp high 16
+  std::string history;          // at most kMaxHistory letters
+  core::Timestamp start_time, last_time;
+  std::array<ZeekEndpoint, 2> ep{};
+};
+
+struct AnomalyCount {
+  AnomalyKind kind;
+  Side from;
+  std::uint32_t count;
+};
+
+// One connection instance on a 4-tuple. Owned by value in the ConnectionStore.
+struct Connection {
+  static constexpr std::size_t kMaxEvents = 32;
+  static constexpr std::size_t kMaxListedAnomalies = 5;  // listed per kind; all are counted
+  static constexpr std::size_t kMaxHistory = 64;
+
+  flow::FlowKey key;
+  std::uint64_t id = 0;            // 1-based, in order of first packet
+  std::uint32_t instance = 1;      // 1 for the first connection on this 4-tuple, then 2, ...
+  NewInstanceReason new_reason = NewInstanceReason::First;
+  Side client = Side::Lo;
+  bool roles_guessed = false;
+  RoleReason role_reason = RoleReason::Syn;
+
+  core::Timestamp first_ts, last_ts;
+  std::uint64_t first_frame = 0, last_frame = 0;
+  std::array<Endpoint, 2> ep{};    // by key side
+
+  Handshake hs;
+  Teardown td;
+  RstInfo rst;
+  bool ended = false;              // closed, reset or refused: lingers until emitted
+  core::Timestamp ended_ts;
+  EndReason end_reason = EndReason::EndOfInput;
+  decode::TunnelInfo tunnel;
+  std::uint16_t vlan = decode::kNoVlan;
+  // The previous instance on this 4-tuple: where each side's sequence space
+  // ended, so its late segments are recognised (old_duplicate).
+  bool has_prev = false;
+  std::array<std::uint32_t, 2> prev_base{};
+  std::array<std::uint32_t, 2> prev_next{};
+  std::uint32_t old_duplicates = 0;
+
+  std::vector<Event> events;       // bounded by kMaxEvents
+  std::uint32_t events_dropped = 0;
+  std::vector<Anomaly> anomalies;  // bounded: kMaxListedAnomalies per kind
+  std::vector<AnomalyCount> anomaly_counts;
+  ZeekShadow zk;                    // Zeek's view, for conn_state/history/conn.log
+
+  // live bookkeeping (flow table / expiry lists)
+  std::uint32_t lru_prev = 0xffffffffu, lru_next = 0xffffffffu;
+  std::uint8_t lru_list = 0xff;
+
+  [[nodiscard]] Side server() const noexcept { return flow::other(client); }
+  [[nodiscard]] Endpoint& at(Side s) noexcept { return ep[flow::idx(s)]; }
+  [[nodiscard]] const Endpoint& at(Side s) const noexcept { return ep[flow::idx(s)]; }
+  [[nodiscard]] std::uint32_t anomaly_total() const noexcept;
+  [[nodiscard]] std::uint32_t count_of(AnomalyKind k) const noexcept;
+};
+
+// Counts an anomaly of `kind` sent by `from` at `seg`, and lists it with its
+// evidence (a, b, d: kind-specific numbers) unless that kind is listed enough.
+void add_anomaly(Connection& c, AnomalyKind kind, Side from, const decode::Segment& seg,
+                 std::int64_t a = 0, std::int64_t b = 0, std::int64_t d = 0);
+
+// The kind of close, from the FINs and RSTs seen.
+CloseKind close_kind(const Connection& c);
+
+}  // namespace tcplife::tcp

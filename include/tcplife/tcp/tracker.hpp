@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "tcplife/decode/segment.hpp"
+#include "tcplife/flow/flow_table.hpp"
+#include "tcplife/tcp/connection.hpp"
+
+namespace tcplife::tcp {
+
+struct TrackerOptions {
+  // After a connection has closed, reset or been refused, it lingers this long
+  // (capture time) so late ACKs and retransmitted FINs still count to it.
+  std::int64_t close_linger_ns = 5 * core::kNsPerSec;  // Zeek's tcp_close_delay
+  // Idle timeouts by phase (capture time).
+  std::int64_t idle_handshake_ns = 60 * core::kNsPerSec;      // SYN seen, not established
+  std::int64_t idle_established_ns = 7200 * core::kNsPerSec;  // as Linux keepalive's default
+  std::int64_t idle_closing_ns = 240 * core::kNsPerSec;       // a FIN seen (2 * MSL)
+  std::size_t max_connections = 0;                            // 0 = unlimited
+};
+
+// Receives each connection instance exactly once, when it is finished.
+class ConnectionSink {
+ public:
+  virtual ~ConnectionSink() = default;
+  virtual void on_connection(const Connection& c) = 0;
+};
+
+struct TrackerStats {
+  std::uint64_t segments = 0;
+  std::uint64_t connections = 0;       // instances created
+  std::uint64_t emitted = 0;
+  std::uint64_t evicted = 0;           // by --max-connections
+  std::uint64_t expired_idle = 0;
+  std::uint64_t peak_open = 0;
+  std::uint64_t time_went_backwards = 0;  // packets older than the newest seen
+};
+
+// The per-4-tuple connection engine: finds (or starts) the connection instance
+// of each segment, runs both endpoints' state machines, and hands finished
+// connections to the sink. Memory is bounded by concurrent connections.
+class Tracker {
+ public:
+  Tracker(const TrackerOptions& opts, ConnectionSink& sink);
+
+  void process(const decode::Segment& seg);
+  // Expires idle and lingering connections up to capture time `now`.
+  void advance_time(core::Timestamp now);
+  // End of input: finishes every open connection, in order of first packet.
+  void finish();
+
+  [[nodiscard]] const TrackerStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::size_t open_connections() const noexcept { return live_; }
+
+ private:
+  static constexpr std::uint32_t kNil = 0xffffffffu;
+  enum List : std::uint8_t { kHandshake = 0, kEstablished, kClosing, kEnded, kLists };
+  struct Lru {
+    std::uint32_t head = kNil, tail = kNil;
+  };
+
+  std::uint32_t create(const flow::KeyedPacket& kp, const decode::Segment& seg,
+                       std::uint32_t instance, NewInstanceReason why);
+  void emit(std::uint32_t id, EndReason why);
+  void lru_unlink(std::uint32_t id);
+  void lru_push(std::uint32_t id, List l);
+  [[nodiscard]] List list_for(const Connection& c) const;
+  [[nodiscard]] std::int64_t timeout_of(List l) const;
+  bool should_start_new(const Connection& c, Side from, const decode::Segment& seg,
+                        NewInstanceReason& why) const;
+
+  TrackerOptions opts_;
+  ConnectionSink& sink_;
+  flow::FlowTable table_;
+  std::vector<Connection> conns_;
+  std::vector<std::uint32_t> free_;
+  std::array<Lru, kLists> lru_{};
+  std::size_t live_ = 0;
+  std::uint64_t next_id_ = 1;
+  core::Timestamp now_{};
+  bool have_now_ = false;
+  TrackerStats stats_;
+};
+
+// Applies one segment to a connection: counters, handshake, data, FIN/RST,
+// derived states, timeline, anomalies. Exposed for unit tests.
+void update_connection(Connection& c, Side from, const decode::Segment& seg);
+// Final bookkeeping when a connection is finished (state durations, end anomalies).
+void finalize_connection(Connection& c, EndReason why, core::Timestamp now);
+
+}  // namespace tcplife::tcp

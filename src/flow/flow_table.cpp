@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+#include "tcplife/flow/flow_table.hpp"
+
+#include <bit>
+#include <cstring>
+#include <utility>
+
+namespace tcplife::flow {
+namespace {
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) noexcept {
+  // A multiply-xorshift step (as in splitmix64/wyhash): cheap and well mixed.
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return h ^ (h >> 31);
+}
+
+std::uint64_t load64(const std::uint8_t* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+KeyedPacket make_key(const core::IpAddr& src, std::uint16_t sport, const core::IpAddr& dst,
+                     std::uint16_t dport) noexcept {
+  const auto c = src <=> dst;
+  const bool src_lo = c < 0 || (c == 0 && sport <= dport);
+  KeyedPacket k;
+  if (src_lo) {
+    k.key = FlowKey{src, dst, sport, dport};
+    k.from = Side::Lo;
+  } else {
+    k.key = FlowKey{dst, src, dport, sport};
+    k.from = Side::Hi;
+  }
+  return k;
+}
+
+std::uint64_t hash(const FlowKey& k) noexcept {
+  std::uint64_t h = 0x243f6a8885a308d3ULL;
+  h = mix(h, load64(k.addr_lo.b.data()));
+  h = mix(h, load64(k.addr_lo.b.data() + 8));
+  h = mix(h, load64(k.addr_hi.b.data()));
+  h = mix(h, load64(k.addr_hi.b.data() + 8));
+  h = mix(h, std::uint64_t{k.port_lo} << 16 | k.port_hi);
+  return h;
+}
+
+FlowTable::FlowTable(std::size_t initial_capacity) {
+  const std::size_t cap = std::bit_ceil(initial_capacity < 16 ? std::size_t{16} : initial_capacity);
+  slots_.resize(cap);
+  mask_ = cap - 1;
+}
+
+ConnId FlowTable::find(const FlowKey& key) const noexcept {
+  for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.id == kNoConn) return kNoConn;
+    if (s.key == key) return s.id;
+  }
+}
+
+void FlowTable::insert_or_assign(const FlowKey& key, ConnId id) {
+  if ((size_ + 1) * 2 > slots_.size()) grow();
+  for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+    Slot& s = slots_[i];
+    if (s.id == kNoConn) {
+      s.key = key;
+      s.id = id;
+      ++size_;
+      return;
+    }
+    if (s.key == key) {
+      s.id = id;
+      return;
+    }
+  }
+}
+
+bool FlowTable::erase(const FlowKey& key) noexcept {
+  std::size_t i = home(key);
+  for (;; i = (i + 1) & mask_) {
+    if (slots_[i].id == kNoConn) return false;
+    if (slots_[i].key == key) break;
+  }
+  // Backward-shift: pull later members of the probe run into the hole.
+  std::size_t hole = i;
+  for (std::size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+    if (slots_[j].id == kNoConn) break;
+    const std::size_t h = home(slots_[j].key);
+    // Move j into the hole unless its home lies cyclically in (hole, j].
+    const bool home_in_between = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
+    if (!home_in_between) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole].id = kNoConn;
+  --size_;
+  return true;
+}
+
+void FlowTable::grow() {
+  std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(slots_.size() * 2));
+  mask_ = slots_.size() - 1;
+  size_ = 0;
+  for (const Slot& s : old)
+    if (s.id != kNoConn) insert_or_assign(s.key, s.id);
+}
+
+}  // namespace tcplife::flow

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#include "tcplife/output/json_writer.hpp"
+
+#include <charconv>
+
+namespace tcplife::output {
+
+void append_seconds(std::string& out, std::int64_t ns, int decimals) {
+  if (ns < 0) {
+    out.push_back('-');
+    ns = -ns;
+  }
+  const std::int64_t sec = ns / core::kNsPerSec;
+  std::int64_t frac = ns % core::kNsPerSec;
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, sec);
+  out.append(buf, r.ptr);
+  if (decimals <= 0) return;
+  for (int i = decimals; i < 9; ++i) frac /= 10;
+  out.push_back('.');
+  char digits[9];
+  for (int i = decimals - 1; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  out.append(digits, static_cast<std::size_t>(decimals));
+}
+
+void JsonWriter::comma() {
+  if (need_comma_) out_.push_back(',');
+  need_comma_ = true;
+}
+
+JsonWriter& JsonWriter::begin_object() {
+  comma();
+  out_.push_back('{');
+  need_comma_ = false;
+  return *this;
+}
+JsonWriter& JsonWriter::end_object() {
+  out_.push_back('}');
+  need_comma_ = true;
+  return *this;
+}
+JsonWriter& JsonWriter::begin_array() {
+  comma();
+  out_.push_back('[');
+  need_comma_ = false;
+  return *this;
+}
+JsonWriter& JsonWriter::end_array() {
+  out_.push_back(']');
+  need_comma_ = true;
+  return *this;
+}
+JsonWriter& JsonWriter::key(std::string_view k) {
+  comma();
+  out_.push_back('"');
+  out_.append(k);  // keys are our own identifiers: no escaping needed
+  out_.append("\":");
+  need_comma_ = false;
+  return *this;
+}
+JsonWriter& JsonWriter::str(std::string_view v) {
+  comma();
+  out_.push_back('"');
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char ch : v) {
+    const auto u = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '"': out_.append("\\\""); break;
+      case '\\': out_.append("\\\\"); break;
+      case '\n': out_.append("\\n"); break;
+      case '\r': out_.append("\\r"); break;
+      case '\t': out_.append("\\t"); break;
+      default:
+        if (u < 0x20) {
+          out_.append("\\u00");
+          out_.push_back(kHex[u >> 4]);
+          out_.push_back(kHex[u & 15]);
+        } else {
+          out_.push_back(ch);
+        }
+    }
+  }
+  out_.push_back('"');
+  return *this;
+}
+JsonWriter& JsonWriter::num(std::int64_t v) {
+  comma();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+JsonWriter& JsonWriter::unum(std::uint64_t v) {
+  comma();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+JsonWriter& JsonWriter::boolean(bool v) {
+  comma();
+  out_.append(v ? "true" : "false");
+  return *this;
+}
+JsonWriter& JsonWriter::null() {
+  comma();
+  out_.append("null");
+  return *this;
+}
+JsonWriter& JsonWriter::seconds(std::int64_t ns) {
+  comma();
+  append_seconds(out_, ns);
+  return *this;
+}
+
+}  // namespace tcplife::output

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// Zeek conn.log (TSV) output: the header lines and columns of Zeek's conn.log,
+// each filled by Zeek's rules, so zeek-cut and conn.log readers take it as is.
+#include <ostream>
+
+#include "output/facts.hpp"
+#include "output/zeek_sink.hpp"
+#include "tcplife/output/json_writer.hpp"
+#include "tcplife/tcp/zeek_view.hpp"
+
+namespace tcplife::output {
+namespace {
+
+// Zeek-style uid: "C" + 17 base62 characters, derived from the connection id
+// (deterministic: the same input gives the same uids).
+std::string make_uid(std::uint64_t id) {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::uint64_t h = id * 0x9e3779b97f4a7c15ULL;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 32;
+  std::string uid = "C";
+  std::uint64_t x = h;
+  for (int i = 0; i < 17; ++i) {
+    uid.push_back(kAlphabet[x % 62]);
+    x /= 62;
+    if (x == 0) x = h ^ (static_cast<std::uint64_t>(i) + 1u) * 0x94d049bb133111ebULL;
+  }
+  return uid;
+}
+
+class ZeekSink final : public Sink {
+ public:
+  explicit ZeekSink(std::ostream& out) : out_(out) {}
+
+  void begin(const RunInfo&) override {
+    out_ << "#separator \\x09\n"
+            "#set_separator\t,\n"
+            "#empty_field\t(empty)\n"
+            "#unset_field\t-\n"
+            "#path\tconn\n"
+            "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\t"
+            "duration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\t"
+            "history\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n"
+            "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\t"
+            "string\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\n";
+  }
+
+  void on_connection(const tcp::Connection& c) override {
+    const zeek::ConnLogRow r = zeek::conn_log_row(c);
+    line_.clear();
+    append_seconds(line_, r.ts.ns, 6);
+    line_ += '\t' + make_uid(c.id);
+    line_ += '\t' + core::to_string(c.key.addr(r.orig)) + '\t' + std::to_string(c.key.port(r.orig));
+    const tcp::Side resp = flow::other(r.orig);
+    line_ += '\t' + core::to_string(c.key.addr(resp)) + '\t' + std::to_string(c.key.port(resp));
+    line_ += "\ttcp\t-\t";
+    if (r.duration_ns > 0) {
+      append_seconds(line_, r.duration_ns, 6);
+      line_ += '\t' + std::to_string(r.orig_bytes) + '\t' + std::to_string(r.resp_bytes);
+    } else {
+      line_ += "-\t-\t-";
+    }
+    line_ += '\t' + std::string(r.conn_state) + "\t-\t-\t" + std::to_string(r.missed_bytes);
+    line_ += '\t' + (r.history.empty() ? std::string("-") : r.history);
+    line_ += '\t' + std::to_string(r.orig_pkts) + '\t' + std::to_string(r.orig_ip_bytes);
+    line_ += '\t' + std::to_string(r.resp_pkts) + '\t' + std::to_string(r.resp_ip_bytes);
+    line_ += "\t-\n";
+    out_ << line_;
+  }
+
+  void end(const RunSummary&) override { out_.flush(); }
+
+ private:
+  std::ostream& out_;
+  std::string line_;
+};
+
+}  // namespace
+
+namespace zeek {
+
+ConnLogRow conn_log_row(const tcp::Connection& c) {
+  const tcp::ZeekShadow& z = c.zk;
+  ConnLogRow r;
+  r.orig = z.orig;
+  r.ts = z.start_time;
+  r.duration_ns = z.last_time - z.start_time;
+  r.orig_bytes = tcp::zeek_size(c, z.orig);
+  r.resp_bytes = tcp::zeek_size(c, flow::other(z.orig));
+  r.conn_state = tcp::zeek_conn_state(c);
+  r.history = z.history;
+  const tcp::ZeekEndpoint& o = z.ep[flow::idx(z.orig)];
+  const tcp::ZeekEndpoint& p = z.ep[flow::idx(flow::other(z.orig))];
+  r.missed_bytes = o.missed + p.missed;
+  r.orig_pkts = o.pkts;
+  r.orig_ip_bytes = o.ip_bytes;
+  r.resp_pkts = p.pkts;
+  r.resp_ip_bytes = p.ip_bytes;
+  return r;
+}
+
+}  // namespace zeek
+
+std::unique_ptr<Sink> make_zeek_sink(std::ostream& out) { return std::make_unique<ZeekSink>(out); }
+
+}  // namespace tcplife::output

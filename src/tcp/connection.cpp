@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: MIT
+// The per-connection state machine. Each endpoint's RFC 9293 state is derived
+// from facts the packets establish (SYN sent, SYN acknowledged, FIN sent and
+// acknowledged, which FIN came first, a believed RST), so odd orders of
+// packets cannot leave the machine in an impossible state; a transition is
+// whatever changed between before and after a packet.
+#include <algorithm>
+
+#include "tcp/zeek.hpp"
+#include "tcplife/tcp/tracker.hpp"
+
+namespace tcplife::tcp {
+namespace {
+
+using namespace decode::flag;
+using decode::Segment;
+
+TcpState derive_state(const Connection& c, Side s) {
+  const Endpoint& e = c.at(s);
+  const Endpoint& p = c.at(flow::other(s));
+  if (c.rst.seen && !c.rst.undone) return TcpState::Closed;
+  if (!e.synced) return p.synced && p.sent_bare_syn ? TcpState::Listen : TcpState::Closed;
+  if (!p.synced) return TcpState::SynSent;
+  if (!e.syn_acked) return TcpState::SynReceived;
+  if (!e.fin_seen && !p.fin_seen) return TcpState::Established;
+  if (e.fin_seen && e.fin_active) {
+    if (!p.fin_seen) return e.fin_acked ? TcpState::FinWait2 : TcpState::FinWait1;
+    return e.fin_acked ? TcpState::TimeWait : TcpState::Closing;
+  }
+  if (e.fin_seen) return e.fin_acked ? TcpState::Closed : TcpState::LastAck;
+  return TcpState::CloseWait;
+}
+
+void record_event(Connection& c, EventKind kind, Side from, const Segment& seg, bool state_changed) {
+  const Endpoint& e = c.at(from);
+  const Endpoint& p = c.at(flow::other(from));
+  // Relative numbers as Wireshark shows them: the SYN is 0, the first data byte 1.
+  const std::int64_t rel_seq = e.synced ? e.seq.rel(seg.seq) + 1 : 0;
+  const std::int64_t rel_ack = seg.has(kAck) && p.synced ? p.seq.rel(seg.ack) + 1 : 0;
+  if (kind == EventKind::Data && !state_changed && !c.events.empty()) {
+    Event& last = c.events.back();
+    if (last.kind == EventKind::Data && last.from == from) {
+      ++last.count;
+      last.len += seg.payload_len;
+      return;
+    }
+  }
+  if (c.events.size() >= Connection::kMaxEvents) {
+    ++c.events_dropped;
+    return;
+  }
+  Event ev;
+  ev.ts = seg.ts;
+  ev.frame = seg.index + 1;
+  ev.rel_seq = rel_seq;
+  ev.rel_ack = rel_ack;
+  ev.len = seg.payload_len;
+  ev.flags = seg.flags;
+  ev.kind = kind;
+  ev.from = from;
+  ev.state_lo = c.ep[0].state;
+  ev.state_hi = c.ep[1].state;
+  c.events.push_back(ev);
+}
+
+void set_options(Endpoint& e, const Segment& seg) {
+  const decode::TcpOptions& o = seg.options;
+  e.opts.seen = true;
+  e.opts.mss_present = o.has_mss;
+  e.opts.mss = o.mss;
+  e.opts.wscale_present = o.has_wscale;
+  e.opts.wscale = o.wscale;
+  e.opts.sack_permitted = o.sack_permitted;
+  e.opts.timestamps = o.has_timestamps;
+  e.opts.tfo = o.has_tfo;
+  e.opts.tfo_cookie_len = o.tfo_cookie_len;
+}
+
+bool window_scaling(const Connection& c) {
+  return c.ep[0].opts.wscale_present && c.ep[1].opts.wscale_present;
+}
+
+void handle_syn(Connection& c, Side from, const Segment& seg) {
+  Endpoint& e = c.at(from);
+  Endpoint& p = c.at(flow::other(from));
+  const bool with_ack = seg.has(kAck);
+  if (!e.syn_seen) {
+    e.syn_seen = true;
+    e.synced = true;
+    e.isn_known = true;
+    e.isn = seg.seq;
+    e.seq.reset(seg.seq + 1);
+    set_options(e, seg);
+    if (!with_ack) {
+      e.sent_bare_syn = true;
+      if (p.sent_bare_syn) {
+        c.hs.simultaneous = true;
+        add_anomaly(c, AnomalyKind::SimultaneousOpen, from, seg);
+      }
+    } else {
+      e.sent_synack = true;
+    }
+  } else if (seg.seq == e.isn) {
+    // Same ISN again: a retransmission (or the SYN-ACK of a simultaneous open).
+    if (with_ack && !e.sent_synack) {
+      e.sent_synack = true;
+    } else if (with_ack) {
+      ++c.hs.synack_retransmits;
+      add_anomaly(c, AnomalyKind::SynackRetransmit, from, seg, c.hs.synack_retransmits);
+    } else {
+      ++c.hs.syn_retransmits;
+      add_anomaly(c, AnomalyKind::SynRetransmit, from, seg, c.hs.syn_retransmits);
+    }
+  }
+  ++e.syn_count;
+  if (!with_ack && from == c.client && !c.hs.syn_seen) {
+    c.hs.syn_seen = true;
+    c.hs.syn_ts = seg.ts;
+    c.hs.syn_frame = seg.index + 1;
+  }
+  if (with_ack && !c.hs.synack_seen) {
+    c.hs.synack_seen = true;
+    c.hs.synack_ts = seg.ts;
+    c.hs.synack_frame = seg.index + 1;
+    if (p.isn_known && p.syn_seen) {
+      const std::uint32_t expect = p.isn + 1;
+      const std::uint32_t with_data = expect + c.hs.syn_data_bytes;
+      if (seg.ack == with_data && c.hs.syn_data_bytes > 0) {
+        c.hs.syn_data_acked = true;
+      } else if (seg.ack != expect) {
+        c.hs.synack_valid = false;
+        add_anomaly(c, AnomalyKind::BadSynackAck, from, seg, seq_diff(seg.ack, p.isn),
+                    1 + c.hs.syn_data_bytes);
+      }
+    }
+  }
+  if (seg.payload_len > 0 && !seg.has(kRst)) {
+    if (!with_ack && from == c.client && c.hs.syn_data_bytes == 0)
+      c.hs.syn_data_bytes = seg.payload_len;
+    add_anomaly(c, AnomalyKind::SynWithData, from, seg, seg.payload_len);
+  }
+}
+
+// RFC 9293 3.10.7.x / RFC 5961: is a RST from `from` acceptable to the peer?
+void handle_rst(Connection& c, Side from, const Segment& seg) {
+  Endpoint& e = c.at(from);
+  Endpoint& p = c.at(flow::other(from));
+  ++e.rst_count;
+  e.rst_sent = true;
+  const bool any_fin = c.ep[0].fin_seen || c.ep[1].fin_seen;
+  bool believed = false;
+  bool exact = false;
+  std::int64_t rel_seq = 0, rel_nxt = 0, wnd = 0;
+  if (p.sent_bare_syn && !e.syn_seen && !c.hs.synack_seen) {
+    // Answer to a SYN (RFC 9293 SYN-SENT): acceptable if it acknowledges the SYN.
+    believed = seg.has(kAck) && seq_gt(seg.ack, p.isn) &&
+               seq_le(seg.ack, p.isn + 1 + c.hs.syn_data_bytes);
+    exact = believed;
+    if (believed) c.rst.refused = true;
+  } else {
+    // The receiver's RCV.NXT is the last ack it sent; if it sent none, the
+    // sender's own next sequence number is the best we know.
+    std::uint32_t rcv_nxt = seg.seq;
+    if (p.ack_seen) {
+      rcv_nxt = p.last_ack;
+    } else if (e.synced && e.data.started()) {
+      rcv_nxt = e.seq.base() + static_cast<std::uint32_t>(e.data.high());
+    }
+    const std::uint32_t rcv_wnd = p.ack_seen ? p.last_window_scaled : 65535u;
+    exact = seg.seq == rcv_nxt;
+    const bool in_window =
+        exact || (seq_ge(seg.seq, rcv_nxt) && seq_lt(seg.seq, rcv_nxt + std::max(rcv_wnd, 1u)));
+    believed = in_window;
+    rel_seq = e.synced ? e.seq.rel(seg.seq) : 0;
+    rel_nxt = e.synced ? e.seq.rel(rcv_nxt) : 0;
+    wnd = rcv_wnd;
+    if (!in_window) {
+      add_anomaly(c, AnomalyKind::RstOutOfWindow, from, seg, rel_seq, rel_nxt, wnd);
+    } else if (!exact) {
+      add_anomaly(c, AnomalyKind::RstInWindow, from, seg, rel_seq, rel_nxt, wnd);
+    }
+  }
+  if (any_fin) add_anomaly(c, AnomalyKind::RstAfterFin, from, seg);
+  if (believed && (!c.rst.seen || c.rst.undone)) {
+    c.rst.seen = true;
+    c.rst.undone = false;
+    c.rst.by = from;
+    c.rst.ts = seg.ts;
+    c.rst.frame = seg.index + 1;
+    c.rst.exact = exact;
+    c.rst.in_window = believed;
+    c.rst.sender_state = e.state;
+    c.rst.receiver_state = p.state;
+    if (c.rst.refused) add_anomaly(c, AnomalyKind::Refused, from, seg);
+  }
+  ++c.rst.count;
+}
+
+void handle_ack(Connection& c, Side from, const Segment& seg, EventKind& ev) {
+  Endpoint& e = c.at(from);
+  Endpoint& p = c.at(flow::other(from));
+  if (!p.synced && !seg.has(kRst)) {
+    // The peer has not been seen, but this ACK proves it is synchronised:
+    // place its sequence space at the acknowledged number.
+    p.synced = true;
+    p.seq.reset(seg.ack);
+  }
+  e.ack_seen = true;
+  e.last_ack = seg.ack;
+  if (p.synced) e.max_ack_rel = std::max(e.max_ack_rel, p.seq.rel(seg.ack));
+  if (!p.syn_acked && (!p.isn_known || seq_gt(seg.ack, p.isn))) p.syn_acked = true;
+  if (!seg.has(kSyn) && from == c.client && c.hs.synack_seen && !c.hs.ack_seen) {
+    c.hs.ack_seen = true;
+    c.hs.ack_ts = seg.ts;
+    c.hs.ack_frame = seg.index + 1;
+    if (p.isn_known && seg.ack != p.isn + 1) {
+      c.hs.ack_valid = false;
+      add_anomaly(c, AnomalyKind::BadHandshakeAck, from, seg, seq_diff(seg.ack, p.isn), 1);
+    }
+    if (ev == EventKind::Ack) ev = EventKind::HandshakeAck;
+  }
+  if (p.fin_seen && !p.fin_acked && seq_gt(seg.ack, p.fin_seq)) {
+    p.fin_acked = true;
+    if (!seg.has(kFin) && c.td.first_fin_by == flow::other(from) && !e.fin_seen)
+      c.td.separate_ack = true;
+    if (ev == EventKind::Ack) ev = EventKind::FinAck;
+  }
+}
+
+void handle_fin(Connection& c, Side from, const Segment& seg, std::uint32_t fin_seq) {
+  Endpoint& e = c.at(from);
+  Endpoint& p = c.at(flow::other(from));
+  ++e.fin_count;
+  if (!e.fin_seen) {
+    e.fin_seen = true;
+    e.fin_seq = fin_seq;
+    const bool acks_peer_fin = p.fin_seen && seg.has(kAck) && seq_gt(seg.ack, p.fin_seq);
+    e.fin_active = !p.fin_seen || !acks_peer_fin;
+    if (!c.td.fin_seen) {
+      c.td.fin_seen = true;
+      c.td.first_fin_by = from;
+      c.td.first_fin_ts = seg.ts;
+      c.td.first_fin_frame = seg.index + 1;
+    } else if (!acks_peer_fin) {
+      c.td.fins_crossed = true;
+    } else if (!c.td.separate_ack) {
+      c.td.fin_carried_ack = true;
+    }
+  } else if (fin_seq == e.fin_seq) {
+    ++c.td.fin_retransmits;
+    add_anomaly(c, AnomalyKind::FinRetransmit, from, seg, e.seq.rel(fin_seq));
+  } else {
+    add_anomaly(c, AnomalyKind::FinSeqChanged, from, seg, e.seq.rel(e.fin_seq),
+                e.seq.rel(fin_seq));
+  }
+}
+
+void handle_data(Connection& c, Side from, const Segment& seg, std::uint32_t data_seq) {
+  Endpoint& e = c.at(from);
+  Endpoint& p = c.at(flow::other(from));
+  const std::int64_t begin = e.seq.rel(data_seq);
+  const std::int64_t end = begin + seg.payload_len;
+  const std::int64_t old_high = e.data.started() ? e.data.high() : begin;
+  const std::int64_t again = e.data.add(begin, end);
+  e.retransmitted_bytes += static_cast<std::uint64_t>(again);
+  if (e.fin_seen && end > e.seq.rel(e.fin_seq))
+    add_anomaly(c, AnomalyKind::DataAfterFin, from, seg, begin, e.seq.rel(e.fin_seq));
+  if (c.rst.seen && !c.rst.undone) {
+    add_anomaly(c, AnomalyKind::DataAfterRst, from, seg, begin, end);
+  }
+  if (p.fin_seen && !e.fin_seen && end > old_high) {
+    e.half_close_data = true;
+    e.bytes_after_peer_fin += static_cast<std::uint64_t>(end - std::max(begin, old_high));
+    c.td.last_half_close_data_ts = seg.ts;
+  }
+}
+
+}  // namespace
+
+void add_anomaly(Connection& c, AnomalyKind k, Side from, const decode::Segment& seg,
+                 std::int64_t a, std::int64_t b, std::int64_t d) {
+  std::uint32_t listed = 0;
+  bool counted = false;
+  for (AnomalyCount& ac : c.anomaly_counts) {
+    if (ac.kind == k && ac.from == from) {
+      ++ac.count;
+      counted = true;
+    }
+  }
+  if (!counted) c.anomaly_counts.push_back({k, from, 1});
+  for (const Anomaly& an : c.anomalies)
+    if (an.kind == k) ++listed;
+  if (listed < Connection::kMaxListedAnomalies)
+    c.anomalies.push_back({seg.ts, seg.index + 1, a, b, d, k, from});
+}
+
+void update_connection(Connection& c, Side from, const Segment& seg) {
+  Endpoint& e = c.at(from);
+  Endpoint& p = c.at(flow::other(from));
+  const std::uint16_t f = seg.flags;
+  if (seg.ts > c.last_ts) c.last_ts = seg.ts;
+  c.last_frame = seg.index + 1;
+  ++e.packets;
+  e.ip_bytes += seg.ip_total_len;
+  e.wire_payload += seg.payload_len;
+
+  zeek_process(c, from, seg);
+
+  const bool syn = (f & kSyn) != 0, ack = (f & kAck) != 0, fin = (f & kFin) != 0,
+             rst = (f & kRst) != 0;
+  if ((syn && fin) || (syn && rst) || (f & 0x3f) == 0 || (fin && !ack) ||
+      (fin && (f & kPsh) && (f & kUrg))) {
+    add_anomaly(c, AnomalyKind::InvalidFlags, from, seg, f);
+  }
+
+  // An in-window but inexact RST only provokes a challenge ACK (RFC 5961 3.2);
+  // traffic from its receiver afterwards shows the connection lived on.
+  if (c.rst.seen && !c.rst.undone && !c.rst.exact && !c.rst.refused && from != c.rst.by &&
+      !rst) {
+    c.rst.undone = true;
+    if (ack && seg.payload_len == 0 && !syn && !fin)
+      add_anomaly(c, AnomalyKind::ChallengeAck, from, seg);
+  }
+
+  EventKind ev = EventKind::Ack;
+  bool notable = false;
+  if (syn) {
+    handle_syn(c, from, seg);
+    ev = ack ? EventKind::SynAck : EventKind::Syn;
+    notable = true;
+  } else if (!e.synced && !rst) {
+    // First packet of a side whose SYN we never saw: start its space here.
+    e.synced = true;
+    e.seq.reset(seg.seq);
+  }
+
+  const std::uint32_t data_seq = syn ? seg.seq + 1 : seg.seq;
+  if (e.synced && !rst) e.seq.advance(data_seq + seg.payload_len);
+
+  if (ack) handle_ack(c, from, seg, ev);
+  if (seg.payload_len > 0 && !rst && e.synced) {
+    handle_data(c, from, seg, data_seq);
+    if (!syn && ev == EventKind::Ack) ev = EventKind::Data;
+  }
+  if (fin && e.synced) {
+    handle_fin(c, from, seg, data_seq + seg.payload_len);
+    ev = EventKind::Fin;
+    notable = true;
+  }
+  if (rst) {
+    handle_rst(c, from, seg);
+    ev = EventKind::Rst;
+    notable = true;
+  }
+
+  // Window as the peer will apply it (RFC 7323: never scaled in a SYN).
+  e.last_window = seg.window;
+  e.last_window_scaled =
+      !syn && window_scaling(c)
+          ? std::uint32_t{seg.window} << std::min<unsigned>(e.opts.wscale, 14u)
+          : seg.window;
+
+  // Derived states; a change is a timeline event and closes a duration.
+  bool changed = false;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const TcpState now = derive_state(c, static_cast<Side>(i));
+    Endpoint& ep = c.ep[i];
+    if (now != ep.state) {
+      ep.state_ns[static_cast<std::size_t>(ep.state)] += seg.ts - ep.state_since;
+      ep.state = now;
+      ep.state_since = seg.ts;
+      changed = true;
+    }
+  }
+  if (notable || changed || ev == EventKind::Data) record_event(c, ev, from, seg, changed);
+
+  const bool closed = c.ep[0].fin_seen && c.ep[1].fin_seen && c.ep[0].fin_acked &&
+                      c.ep[1].fin_acked;
+  const bool reset = c.rst.seen && !c.rst.undone;
+  if ((closed || reset) && !c.ended) {
+    c.ended = true;
+    c.ended_ts = seg.ts;
+    c.end_reason = reset ? (c.rst.refused ? EndReason::Refused : EndReason::Reset)
+                         : EndReason::Closed;
+  } else if (!closed && !reset && c.ended) {
+    c.ended = false;  // a RST turned out to be ignored
+  }
+  (void)p;
+}
+
+void finalize_connection(Connection& c, EndReason why, core::Timestamp /*now*/) {
+  for (Endpoint& ep : c.ep) {
+    ep.state_ns[static_cast<std::size_t>(ep.state)] += c.last_ts - ep.state_since;
+    ep.state_since = c.last_ts;
+  }
+  c.end_reason = why;
+  decode::Segment at_end;
+  at_end.ts = c.last_ts;
+  at_end.index = c.last_frame > 0 ? c.last_frame - 1 : 0;
+  if (!c.ended) {
+    const bool established = c.hs.synack_seen && c.hs.ack_seen;
+    if (c.hs.syn_seen && !established && !(c.rst.seen && !c.rst.undone))
+      add_anomaly(c, AnomalyKind::HandshakeIncomplete, c.client, at_end);
+    add_anomaly(c, AnomalyKind::NoClose, c.client, at_end);
+  }
+}
+
+CloseKind close_kind(const Connection& c) {
+  if (c.rst.seen && !c.rst.undone) return c.rst.refused ? CloseKind::Refused : CloseKind::Reset;
+  const bool lo = c.ep[0].fin_seen, hi = c.ep[1].fin_seen;
+  if (lo && hi) {
+    if (c.td.fins_crossed) return CloseKind::Simultaneous;
+    if (c.td.fin_carried_ack) return CloseKind::ThreeWay;
+    return CloseKind::FourWay;
+  }
+  if (lo || hi) return CloseKind::HalfClose;
+  return CloseKind::None;
+}
+
+std::uint32_t Connection::anomaly_total() const noexcept {
+  std::uint32_t n = 0;
+  for (const AnomalyCount& a : anomaly_counts) n += a.count;
+  return n;
+}
+
+std::uint32_t Connection::count_of(AnomalyKind k) const noexcept {
+  std::uint32_t n = 0;
+  for (const AnomalyCount& a : anomaly_counts)
+    if (a.kind == k) n += a.count;
+  return n;
+}
+
+}  // namespace tcplife::tcp

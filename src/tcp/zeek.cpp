@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: MIT
+#include "tcp/zeek.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "tcplife/tcp/zeek_view.hpp"
+
+namespace tcplife::tcp {
+namespace {
+
+using namespace decode::flag;
+using Z = ZeekState;
+
+// Zeek's history masks (TCPSessionAdapter): S and H share one bit.
+constexpr std::uint32_t kHistSyn = 0x1, kHistFin = 0x2, kHistRst = 0x4, kHistFinRst = 0x8,
+                        kHistData = 0x10, kHistAck = 0x20, kHistMulti = 0x40;
+constexpr std::int64_t kWildJump = 1 << 20;  // SYN/RST seq jumps Zeek ignores (1 MiB)
+
+// TCP ports in Zeek's likely_server_ports after a default `zeek -r` (base
+// scripts): the server ports its protocol analyzers register.
+bool likely_server_port(std::uint16_t p) {
+  static constexpr std::array<std::uint16_t, 48> kPorts = {
+      21,   22,   25,   53,   79,   80,   81,   88,   110,  135,  139,  143,
+      389,  443,  445,  502,  563,  585,  587,  614,  631,  636,  989,  990,
+      992,  993,  995,  1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389, 5222,
+      5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000};
+  return std::find(kPorts.begin(), kPorts.end(), p) != kPorts.end();
+}
+
+struct Ctx {
+  Connection& c;
+  ZeekShadow& z;
+  Side from;
+  const decode::Segment& seg;
+  ZeekEndpoint& e;
+  ZeekEndpoint& p;
+  [[nodiscard]] bool is_orig() const { return from == z.orig; }
+};
+
+void append(ZeekShadow& z, bool orig, char upper) {
+  if (z.history.size() >= Connection::kMaxHistory) return;
+  z.history.push_back(orig ? upper : static_cast<char>(upper - 'A' + 'a'));
+}
+
+// Appends the letter unless this direction has it already; returns true if it had.
+bool check_history(ZeekShadow& z, bool orig, std::uint32_t mask, char letter) {
+  const std::uint32_t bit = orig ? mask : mask << 16;
+  if (z.hist_seen & bit) return true;
+  z.hist_seen |= bit;
+  append(z, orig, letter);
+  return false;
+}
+
+void scaled(ZeekShadow& z, bool orig, std::uint32_t& cnt, std::uint32_t& thr, char letter) {
+  ++cnt;
+  if (cnt == thr) {
+    append(z, orig, letter);
+    thr = thr > 0xffffffffu / 10 ? 0xffffffffu : thr * 10;
+  }
+}
+
+void flip_roles(ZeekShadow& z) {
+  z.orig = flow::other(z.orig);
+  z.is_partial = false;
+  append(z, true, '^');
+}
+
+void set_state(ZeekEndpoint& e, Z s) {
+  if (e.state != s) {
+    e.prev_state = e.state;
+    e.state = s;
+  }
+}
+
+std::int64_t unwrap(ZeekEndpoint& e, std::uint32_t v) {
+  if (!e.anchored) {
+    e.space.reset(v);
+    e.anchored = true;
+  }
+  return e.space.advance(v);
+}
+
+void init_endpoint(ZeekEndpoint& e, bool syn, std::int64_t base, std::int64_t end) {
+  auto fresh = [&] {
+    e.start = e.ack = base;
+    e.last = end;
+  };
+  switch (e.state) {
+    case Z::Inactive:
+      if (syn) {
+        fresh();
+      } else {
+        e.start = e.ack = base - 1;  // a fake ISN: the first data byte is relative 1
+        e.last = base;
+      }
+      break;
+    case Z::SynSent:
+    case Z::SynAckSent:
+      if (syn && base != e.start) fresh();
+      break;
+    case Z::Established:
+    case Z::Partial:
+      if (syn) fresh();
+      break;
+    case Z::Reset:
+      if (syn && e.prev_state == Z::Inactive) fresh();
+      break;
+    case Z::Closed:
+      break;
+  }
+}
+
+// Zeek's update_history; returns after a possible "^h" flip (mechanism 3).
+void update_history(Ctx& x, std::int64_t rel_seq) {
+  const std::uint16_t f = x.seg.flags;
+  const int n = ((f & kSyn) != 0) + ((f & kFin) != 0) + ((f & kRst) != 0);
+  const std::uint32_t len = x.seg.payload_len;
+  ZeekShadow& z = x.z;
+  if (n > 1) {
+    if ((f & kFin) && (f & kRst)) {
+      check_history(z, x.is_orig(), kHistFinRst, 'I');
+    } else {
+      check_history(z, x.is_orig(), kHistMulti, 'Q');
+    }
+    return;
+  }
+  if (n == 1) {
+    if (f & kSyn) {
+      const char ch = (f & kAck) ? 'H' : 'S';
+      if (check_history(z, x.is_orig(), kHistSyn, ch) && rel_seq != x.e.hist_last_syn)
+        append(z, x.is_orig(), ch);
+      x.e.hist_last_syn = rel_seq;
+    } else if (f & kFin) {
+      if (check_history(z, x.is_orig(), kHistFin, 'F') && rel_seq + len != x.e.hist_last_fin)
+        append(z, x.is_orig(), 'F');
+      x.e.hist_last_fin = rel_seq + len;
+    } else {
+      if (check_history(z, x.is_orig(), kHistRst, 'R') && rel_seq != x.e.hist_last_rst)
+        append(z, x.is_orig(), 'R');
+      x.e.hist_last_rst = rel_seq;
+    }
+    return;
+  }
+  const bool data = len > 0;
+  if (!data && !(f & kAck)) return;
+  // A SYN-ACK seen first, then productive traffic: Zeek decides the SYN-ACK's
+  // sender was the responder all along and rewrites the history as "^h".
+  if (z.history == "H") {
+    z.orig = flow::other(z.orig);
+    z.is_partial = false;
+    z.history = "^h";
+  }
+  if (data) {
+    check_history(z, x.is_orig(), kHistData, 'D');
+  } else {
+    check_history(z, x.is_orig(), kHistAck, 'A');
+  }
+}
+
+bool inactive_state(Ctx& x, std::int64_t base, std::int64_t start_before) {
+  const std::uint16_t f = x.seg.flags;
+  bool do_close = false;
+  ZeekEndpoint& e = x.e;
+  ZeekEndpoint& p = x.p;
+  if (f & kSyn) {
+    if (x.is_orig()) {
+      set_state(e, (f & kAck) ? Z::SynAckSent : Z::SynSent);
+    } else {
+      if (!(f & kAck) && p.state == Z::SynAckSent && base == start_before) {
+        flip_roles(x.z);
+        set_state(p, Z::Established);
+      }
+      if (p.state == Z::SynSent) set_state(p, Z::Established);
+      set_state(e, Z::Established);
+    }
+  }
+  if (f & kFin) {
+    set_state(e, Z::Closed);
+    do_close = true;
+  }
+  if (f & kRst) {
+    set_state(e, Z::Reset);
+    do_close = true;
+  }
+  if (e.state == Z::Inactive) {
+    const ZeekEndpoint& orig = x.z.ep[flow::idx(x.z.orig)];
+    if (!x.is_orig() && x.seg.payload_len == 0 && orig.state == Z::SynSent) {
+      // an ACK of the SYN before any SYN-ACK: stay inactive
+    } else if ((f & kAck) && p.state == Z::Established) {
+      set_state(e, Z::Established);
+    } else {
+      set_state(e, Z::Partial);
+    }
+  }
+  return do_close;
+}
+
+bool state_machine(Ctx& x, std::int64_t base, std::int64_t start_before) {
+  const std::uint16_t f = x.seg.flags;
+  ZeekEndpoint& e = x.e;
+  ZeekEndpoint& p = x.p;
+  bool do_close = false;
+  switch (e.state) {
+    case Z::Inactive:
+      return inactive_state(x, base, start_before);
+    case Z::SynSent:
+    case Z::SynAckSent:
+      if (f & kFin) {
+        set_state(e, Z::Closed);
+        do_close = true;
+      }
+      if (f & kRst) {
+        set_state(e, Z::Reset);
+        do_close = true;
+      }
+      return do_close;
+    case Z::Established:
+    case Z::Partial:
+      if ((f & kSyn) && e.state == Z::Partial && p.state == Z::Inactive && !(f & kAck))
+        set_state(e, Z::SynSent);
+      if ((f & kFin) && !(f & kRst)) {
+        set_state(e, Z::Closed);
+        do_close = true;
+        if (p.state == Z::Reset && p.prev_state == Z::Closed) set_state(p, Z::Closed);
+      }
+      if (f & kRst) {
+        set_state(e, Z::Reset);
+        do_close = true;
+      }
+      return do_close;
+    case Z::Closed:
+      if ((f & kRst) && p.state != Z::Closed) {
+        set_state(e, Z::Reset);
+        return !e.did_close;
+      }
+      return false;
+    case Z::Reset:
+      return false;
+  }
+  return false;
+}
+
+bool clean(const ZeekEndpoint& x) {
+  return x.state == Z::Established || (x.state == Z::Closed && x.prev_state == Z::Established);
+}
+
+// The reassembler's AckReceived: holes the ACK covers are content gaps.
+void ack_received(Ctx& x, std::int64_t rel_ack) {
+  ZeekEndpoint& p = x.p;  // the acknowledged data is the peer's
+  std::int64_t up = rel_ack;
+  if (p.fin_cnt > 0 && up >= p.fin_seq) up = p.fin_seq - 1;
+  if (up <= p.trim) return;
+  if (up > p.reassem && !(up <= 2 && x.z.is_partial)) {
+    // Walk [reassem, up): whatever p's data did not cover is a gap.
+    std::int64_t pos = p.reassem;
+    while (pos < up) {
+      std::int64_t hole_end = up;
+      if (p.data.started() && pos >= p.data.low() && pos < p.data.high() &&
+          p.data.all_seen(pos, pos + 1)) {
+        // inside received data: skip to where it stops
+        std::int64_t lo = pos + 1, hi = std::min(up, p.data.high());
+        while (lo < hi) {  // largest end with all_seen(pos, end)
+          const std::int64_t mid = lo + (hi - lo + 1) / 2;
+          if (p.data.all_seen(pos, mid)) lo = mid; else hi = mid - 1;
+        }
+        pos = lo;
+        continue;
+      }
+      // in a hole: find where received data resumes
+      if (p.data.started() && pos < p.data.high()) {
+        std::int64_t lo = pos + 1, hi = std::min(up, p.data.high());
+        // first position q > pos with all_seen(q, q+1), or hi
+        std::int64_t q = hi;
+        for (std::int64_t cand = lo; cand < hi;) {
+          if (p.data.all_seen(cand, cand + 1)) {
+            q = cand;
+            break;
+          }
+          // jump by doubling to keep this bounded on long holes
+          std::int64_t step = 1;
+          while (cand + step < hi && !p.data.all_seen(cand + step, cand + step + 1)) step *= 2;
+          if (cand + step >= hi) {
+            cand = hi;
+          } else {
+            // refine between cand and cand+step
+            std::int64_t a = cand, b = cand + step;
+            while (b - a > 1) {
+              const std::int64_t m = a + (b - a) / 2;
+              bool any = false;
+              for (std::int64_t t = a + 1; t <= m && !any; ++t) any = p.data.all_seen(t, t + 1);
+              if (any) b = m; else a = m;
+            }
+            q = b;
+            break;
+          }
+        }
+        hole_end = q;
+      }
+      const std::int64_t gap = hole_end - pos;
+      if (gap > 0 && clean(p) && clean(x.e)) {
+        scaled(x.z, flow::other(x.from) == x.z.orig, p.cnt_g, p.thr_g, 'G');
+        p.missed += static_cast<std::uint64_t>(gap);
+      }
+      pos = hole_end;
+    }
+    p.reassem = up;
+  }
+  p.trim = up;
+}
+
+}  // namespace
+
+void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
+  ZeekShadow& z = c.zk;
+  const std::uint16_t f = seg.flags;
+  if (!z.created) {
+    z.created = true;
+    z.orig = from;
+    z.start_time = z.last_time = seg.ts;
+    // Zeek flips at creation when the first packet is not a pure SYN and comes
+    // from a likely server port (a SYN-ACK only if the other port is not one).
+    const bool pure_syn = (f & kSyn) && !(f & kAck);
+    if (!pure_syn && likely_server_port(seg.sport)) {
+      const bool flip = likely_server_port(seg.dport) ? (!(f & kSyn) && seg.sport < seg.dport) : true;
+      if (flip) flip_roles(z);
+    }
+  }
+  ZeekEndpoint& e = z.ep[flow::idx(from)];
+  ZeekEndpoint& p = z.ep[flow::idx(flow::other(from))];
+  Ctx x{c, z, from, seg, e, p};
+
+  if (seg.checksum == decode::Checksum::Bad) {
+    scaled(z, x.is_orig(), e.cnt_c, e.thr_c, 'C');
+    return;
+  }
+  if (!e.seen) {
+    e.seen = true;
+    e.first_was_syn = (f & kSyn) != 0;
+    const ZeekEndpoint& o = z.ep[flow::idx(z.orig)];
+    const ZeekEndpoint& r = z.ep[flow::idx(flow::other(z.orig))];
+    z.is_partial = (o.seen && !(o.first_was_syn && !(f & kAck && from == z.orig))) ||
+                   (r.seen && !r.first_was_syn);
+    if (from == z.orig) z.is_partial = !((f & kSyn) && !(f & kAck)) || (r.seen && !r.first_was_syn);
+  }
+
+  const std::uint32_t len = seg.payload_len;
+  const bool syn = f & kSyn, fin = f & kFin, rst = f & kRst, ack = f & kAck;
+  const std::int64_t seg_len =
+      static_cast<std::int64_t>(rst ? 0 : len) + (syn ? 1 : 0) + (fin ? 1 : 0);
+  const std::int64_t base = unwrap(e, seg.seq);
+  const std::int64_t end = base + seg_len;
+  const std::int64_t start_before = e.start;
+  init_endpoint(e, syn, base, end);
+  const std::int64_t rel_seq = base - e.start;
+  const bool underflow = rel_seq < 0;
+
+  update_history(x, rel_seq);
+  // update_window: a zero window, unless RST, the peer closed or we reset
+  if (seg.window == 0 && !rst && p.state != Z::Closed && e.state != Z::Reset)
+    scaled(z, x.is_orig(), e.cnt_w, e.thr_w, 'W');
+  if (!(z.ep[0].did_close && z.ep[1].did_close)) z.last_time = seg.ts;
+  if (fin) {
+    ++e.fin_cnt;
+    e.fin_seq = rel_seq + seg_len;
+  }
+  if (rst) ++e.rst_cnt;
+  std::int64_t rel_ack = 0;
+  if (ack) {
+    if (p.state == Z::Inactive) {
+      rel_ack = 1;
+      const std::int64_t a = unwrap(p, seg.ack);
+      p.start = p.last = p.ack = a - 1;
+    } else {
+      const std::int64_t a = unwrap(p, seg.ack);
+      rel_ack = a - p.start;
+      if (rel_ack < 0) {
+        rel_ack = 0;
+      } else if (!rst && a > p.ack) {
+        p.ack = a;
+      }
+    }
+  }
+  // update_last_seq, with the endpoint's state before this packet
+  const std::int64_t d = end - e.last;
+  if ((syn || rst) && (d > kWildJump || d < -kWildJump)) {
+  } else if (fin && e.last == e.start + 1) {
+    e.last = end;
+  } else if (e.state == Z::Reset) {
+  } else if (d > 0) {
+    e.last = end;
+  } else if (len > 0) {
+    scaled(z, x.is_orig(), e.cnt_t, e.thr_t, 'T');
+  }
+  const bool do_close = state_machine(x, base, start_before);
+  if (ack) ack_received(x, rel_ack);
+  if (len > 0 && !rst && !underflow && seg.payload.size() >= len) {
+    const std::int64_t data_rel = rel_seq + (syn ? 1 : 0);
+    e.data.add(data_rel, data_rel + len);
+    if (e.reassem == data_rel || (e.data.all_seen(e.reassem, data_rel))) {
+      // contiguous delivery moves the reassembly point
+      std::int64_t hi = std::max(e.reassem, data_rel + static_cast<std::int64_t>(len));
+      if (e.data.all_seen(e.reassem, hi)) e.reassem = hi;
+    }
+  }
+  if (do_close && !e.did_close) e.did_close = true;
+  ++e.pkts;
+  e.ip_bytes += seg.ip_total_len;
+}
+
+Side zeek_originator(const Connection& c) { return c.zk.orig; }
+
+std::string zeek_history(const Connection& c) { return c.zk.history; }
+
+std::uint64_t zeek_size(const Connection& c, Side s) {
+  const ZeekEndpoint& e = c.zk.ep[flow::idx(s)];
+  const ZeekEndpoint& p = c.zk.ep[flow::idx(flow::other(s))];
+  const bool no_data_acked = e.ack == e.start || e.ack == e.start + 1;
+  if (e.prev_state == Z::SynSent && e.state == Z::Reset && p.state == Z::Inactive && !no_data_acked)
+    return 0;
+  std::int64_t size = std::max(e.last, e.ack) - e.start;
+  if (size != 0) --size;
+  if (e.fin_cnt > 0 && size != 0) --size;
+  return size > 0 ? static_cast<std::uint64_t>(size) : 0;
+}
+
+namespace {
+// Zeek's RSTOS0 test: the whole history matches ^?S[^HAFGIQ]*R.*
+bool rstos0_history(const std::string& h) {
+  std::size_t i = 0;
+  if (i < h.size() && h[i] == '^') ++i;
+  if (i >= h.size() || h[i] != 'S') return false;
+  for (++i; i < h.size(); ++i) {
+    const char ch = h[i];
+    if (ch == 'R') return true;
+    if (ch == 'H' || ch == 'A' || ch == 'F' || ch == 'G' || ch == 'I' || ch == 'Q') return false;
+  }
+  return false;
+}
+}  // namespace
+
+std::string_view zeek_conn_state(const Connection& c) {
+  const ZeekShadow& z = c.zk;
+  const Side o = z.orig;
+  const Z os = z.ep[flow::idx(o)].state;
+  const Z rs = z.ep[flow::idx(flow::other(o))].state;
+  const bool o_in = os == Z::Inactive || os == Z::Partial;
+  const bool r_in = rs == Z::Inactive || rs == Z::Partial;
+  if (rs == Z::Reset) {
+    if (os == Z::SynSent || os == Z::SynAckSent ||
+        (os == Z::Reset && zeek_size(c, o) == 0 && zeek_size(c, flow::other(o)) == 0))
+      return "REJ";
+    return o_in ? "RSTRH" : "RSTR";
+  }
+  if (os == Z::Reset) {
+    if (r_in) return rstos0_history(z.history) ? "RSTOS0" : "OTH";
+    return "RSTO";
+  }
+  if (os == Z::Closed && rs == Z::Closed) return "SF";
+  if (os == Z::Closed) return r_in ? "SH" : "S2";
+  if (rs == Z::Closed) return o_in ? "SHR" : "S3";
+  if (os == Z::SynSent && rs == Z::Inactive) return "S0";
+  if (os == Z::Established && rs == Z::Established) return "S1";
+  return "OTH";
+}
+
+}  // namespace tcplife::tcp

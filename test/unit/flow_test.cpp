@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+#include <catch2/catch.hpp>
+#include <random>
+#include <unordered_map>
+
+#include "tcplife/flow/flow_table.hpp"
+
+using namespace tcplife;
+
+namespace {
+core::IpAddr v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
+  const std::uint8_t p[4] = {a, b, c, d};
+  return core::IpAddr::from_v4(p);
+}
+flow::FlowKey key_n(std::uint32_t n) {
+  return flow::make_key(v4(10, 0, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)),
+                        static_cast<std::uint16_t>(1024 + n % 50000), v4(192, 0, 2, 1), 80)
+      .key;
+}
+}  // namespace
+
+TEST_CASE("flow: the key of a packet and of its reply are equal, sides are opposite", "[flow]") {
+  const auto a = v4(10, 0, 0, 1), b = v4(10, 0, 0, 2);
+  const auto k1 = flow::make_key(a, 40000, b, 80);
+  const auto k2 = flow::make_key(b, 80, a, 40000);
+  CHECK(k1.key == k2.key);
+  CHECK(k1.from != k2.from);
+  CHECK(flow::hash(k1.key) == flow::hash(k2.key));
+}
+
+TEST_CASE("flow: same address on both ends is ordered by port", "[flow]") {
+  const auto a = v4(127, 0, 0, 1);
+  const auto k1 = flow::make_key(a, 5000, a, 80);
+  const auto k2 = flow::make_key(a, 80, a, 5000);
+  CHECK(k1.key == k2.key);
+  CHECK(k1.key.port_lo == 80);
+  CHECK(k1.from == flow::Side::Hi);
+  CHECK(k2.from == flow::Side::Lo);
+}
+
+TEST_CASE("flow: IPv4 and IPv6 keys never collide as equal", "[flow]") {
+  std::uint8_t v6[16] = {};
+  v6[15] = 1;
+  const auto k4 = flow::make_key(v4(0, 0, 0, 1), 1, v4(0, 0, 0, 2), 2).key;
+  const auto k6 = flow::make_key(core::IpAddr::from_v6(v6), 1, v4(0, 0, 0, 2), 2).key;
+  CHECK_FALSE(k4 == k6);
+}
+
+TEST_CASE("flow: table agrees with std::unordered_map under random insert/erase churn",
+          "[flow]") {
+  flow::FlowTable t(16);
+  std::unordered_map<std::uint32_t, flow::ConnId> ref;
+  std::mt19937 rng(42);  // deterministic
+  for (int i = 0; i < 200000; ++i) {
+    const auto n = static_cast<std::uint32_t>(rng() % 5000);
+    const auto k = key_n(n);
+    switch (rng() % 3) {
+      case 0:
+      case 1:
+        t.insert_or_assign(k, n + 7);
+        ref[n] = n + 7;
+        break;
+      default:
+        CHECK(t.erase(k) == (ref.erase(n) == 1));
+    }
+  }
+  REQUIRE(t.size() == ref.size());
+  for (std::uint32_t n = 0; n < 5000; ++n) {
+    const auto it = ref.find(n);
+    CHECK(t.find(key_n(n)) == (it == ref.end() ? flow::kNoConn : it->second));
+  }
+}
+
+TEST_CASE("flow: table grows and keeps every entry", "[flow]") {
+  flow::FlowTable t(16);
+  for (std::uint32_t n = 0; n < 10000; ++n) t.insert_or_assign(key_n(n), n);
+  CHECK(t.size() == 10000);
+  CHECK(t.capacity() >= 20000);
+  for (std::uint32_t n = 0; n < 10000; ++n) REQUIRE(t.find(key_n(n)) == n);
+}
