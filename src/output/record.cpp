@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <pcap/pcap.h>
 
+#include "output/analysis_json.hpp"
 #include "output/facts.hpp"
 #include "tcplife/output/json_writer.hpp"
 #include "tcplife/output/sink.hpp"
@@ -254,6 +255,7 @@ void write_connection_json(std::string& out, const Connection& c, const OutputOp
   }
   w.key("vlan");
   if (c.vlan != decode::kNoVlan) w.unum(c.vlan); else w.null();
+  write_analysis_json(w, c);
   if (opts.full_events) events(w, c);
   anomalies(w, c);
   w.end_object();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "tcplife/analyze/seq_analyzer.hpp"
 #include "tcplife/decode/decode.hpp"
 #include "tcplife/source/packet_source.hpp"
 
@@ -29,7 +30,8 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   output::RunInfo info{name, src->format(), src->linktypes()};
   sink->begin(info);
 
-  tcp::Tracker tracker(cfg.tracker, *sink);
+  analyze::SeqAnalyzer analyzer;
+  tcp::Tracker tracker(cfg.tracker, *sink, &analyzer);
   output::RunSummary sum;
   decode::DecodeOptions dopts;
   dopts.verify_checksum = cfg.verify_checksums;

@@ -53,7 +53,8 @@ void assign_roles(Connection& c, Side from, const decode::Segment& seg) {
 
 }  // namespace
 
-Tracker::Tracker(const TrackerOptions& opts, ConnectionSink& sink) : opts_(opts), sink_(sink) {}
+Tracker::Tracker(const TrackerOptions& opts, ConnectionSink& sink, SegmentObserver* observer)
+    : opts_(opts), sink_(sink), observer_(observer) {}
 
 std::int64_t Tracker::timeout_of(List l) const {
   switch (l) {
@@ -123,6 +124,7 @@ std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment
 void Tracker::emit(std::uint32_t id, EndReason why) {
   Connection& c = conns_[id];
   finalize_connection(c, why, now_);
+  if (observer_ != nullptr) observer_->on_finish(c);
   sink_.on_connection(c);
   ++stats_.emitted;
   if (table_.find(c.key) == id) table_.erase(c.key);
@@ -209,6 +211,7 @@ void Tracker::process(const decode::Segment& seg) {
     id = create(kp, seg, 1, NewInstanceReason::First);
   }
   Connection& c = conns_[id];
+  if (observer_ != nullptr) observer_->on_segment(c, kp.from, seg);
   update_connection(c, kp.from, seg);
   lru_unlink(id);
   lru_push(id, list_for(c));

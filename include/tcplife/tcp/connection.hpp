@@ -9,6 +9,7 @@
 #include "tcplife/core/time.hpp"
 #include "tcplife/decode/segment.hpp"
 #include "tcplife/flow/flow_key.hpp"
+#include "tcplife/tcp/analysis_state.hpp"
 #include "tcplife/tcp/anomaly.hpp"
 #include "tcplife/tcp/seq.hpp"
 
@@ -284,6 +285,7 @@ struct Connection {
   std::vector<Anomaly> anomalies;  // bounded: kMaxListedAnomalies per kind
   std::vector<AnomalyCount> anomaly_counts;
   ZeekShadow zk;                    // Zeek's view, for conn_state/history/conn.log
+  std::array<SegAnalysisEndpoint, 2> analysis{};  // per-segment analysis state, by key side
 
   // live bookkeeping (flow table / expiry lists)
   std::uint32_t lru_prev = 0xffffffffu, lru_next = 0xffffffffu;

@@ -7,6 +7,7 @@
 #include "tcplife/decode/segment.hpp"
 #include "tcplife/flow/flow_table.hpp"
 #include "tcplife/tcp/connection.hpp"
+#include "tcplife/tcp/observer.hpp"
 
 namespace tcplife::tcp {
 
@@ -43,7 +44,8 @@ struct TrackerStats {
 // connections to the sink. Memory is bounded by concurrent connections.
 class Tracker {
  public:
-  Tracker(const TrackerOptions& opts, ConnectionSink& sink);
+  // `observer` (optional) sees every segment before the engine applies it.
+  Tracker(const TrackerOptions& opts, ConnectionSink& sink, SegmentObserver* observer = nullptr);
 
   void process(const decode::Segment& seg);
   // Expires idle and lingering connections up to capture time `now`.
@@ -73,6 +75,7 @@ class Tracker {
 
   TrackerOptions opts_;
   ConnectionSink& sink_;
+  SegmentObserver* observer_;
   flow::FlowTable table_;
   std::vector<Connection> conns_;
   std::vector<std::uint32_t> free_;
