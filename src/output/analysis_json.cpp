@@ -5,4 +5,6 @@ namespace tcplife::output {
 
 void write_analysis_json(JsonWriter&, const tcp::Connection&) {}
 
+bool analysis_detail(const tcp::Anomaly&, std::string&) { return false; }
+
 }  // namespace tcplife::output

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "output/facts.hpp"
 
+#include "output/analysis_json.hpp"
+
 #include <algorithm>
 
 #include "tcplife/output/sink.hpp"
@@ -106,6 +108,8 @@ std::string_view outcome_name(const Connection& c) {
 
 std::string anomaly_detail(const tcp::Anomaly& a) {
   using K = tcp::AnomalyKind;
+  std::string from_analyzer;
+  if (analysis_detail(a, from_analyzer)) return from_analyzer;
   const auto n = [](std::int64_t v) { return std::to_string(v); };
   switch (a.kind) {
     case K::SynRetransmit: return "SYN sent again with the same ISN (retransmit #" + n(a.a) + ")";
