@@ -11,6 +11,7 @@ cmake --build build -j"$(nproc)" >/dev/null
 # shared corpus sits beside the checkout.
 if [ -d ../shared/corpus/files ]; then
   scripts/conformance.sh
+  TCPLIFE=build/src/tcplife python3 scripts/zeek_compat.py --corpus ../shared/corpus --min-agree 95
 else
   echo "conformance: ../shared/corpus not present, skipped"
 fi

@@ -48,10 +48,16 @@ class ZeekSink final : public Sink {
   }
 
   void on_connection(const tcp::Connection& c) override {
-    const zeek::ConnLogRow r = zeek::conn_log_row(c);
+    std::uint64_t n = 0;
+    tcp::for_each_zeek_row(c, [&](const tcp::ZeekShadow& z) {
+      write_row(c, zeek::conn_log_row(z), c.id * 64 + n++);
+    });
+  }
+
+  void write_row(const tcp::Connection& c, const zeek::ConnLogRow& r, std::uint64_t uid_seed) {
     line_.clear();
     append_seconds(line_, r.ts.ns, 6);
-    line_ += '\t' + make_uid(c.id);
+    line_ += '\t' + make_uid(uid_seed);
     line_ += '\t' + core::to_string(c.key.addr(r.orig)) + '\t' + std::to_string(c.key.port(r.orig));
     const tcp::Side resp = flow::other(r.orig);
     line_ += '\t' + core::to_string(c.key.addr(resp)) + '\t' + std::to_string(c.key.port(resp));
@@ -81,15 +87,14 @@ class ZeekSink final : public Sink {
 
 namespace zeek {
 
-ConnLogRow conn_log_row(const tcp::Connection& c) {
-  const tcp::ZeekShadow& z = c.zk;
+ConnLogRow conn_log_row(const tcp::ZeekShadow& z) {
   ConnLogRow r;
   r.orig = z.orig;
   r.ts = z.start_time;
   r.duration_ns = z.last_time - z.start_time;
-  r.orig_bytes = tcp::zeek_size(c, z.orig);
-  r.resp_bytes = tcp::zeek_size(c, flow::other(z.orig));
-  r.conn_state = tcp::zeek_conn_state(c);
+  r.orig_bytes = tcp::zeek_size(z, z.orig);
+  r.resp_bytes = tcp::zeek_size(z, flow::other(z.orig));
+  r.conn_state = tcp::zeek_conn_state(z);
   r.history = z.history;
   const tcp::ZeekEndpoint& o = z.ep[flow::idx(z.orig)];
   const tcp::ZeekEndpoint& p = z.ep[flow::idx(flow::other(z.orig))];

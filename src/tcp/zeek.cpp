@@ -16,6 +16,15 @@ using Z = ZeekState;
 constexpr std::uint32_t kHistSyn = 0x1, kHistFin = 0x2, kHistRst = 0x4, kHistFinRst = 0x8,
                         kHistData = 0x10, kHistAck = 0x20, kHistMulti = 0x40;
 constexpr std::int64_t kWildJump = 1 << 20;  // SYN/RST seq jumps Zeek ignores (1 MiB)
+// Zeek's timer defaults (init-bare.zeek), in ns.
+constexpr std::int64_t kSec = core::kNsPerSec;
+constexpr std::int64_t kAttemptDelay = 5 * kSec;      // tcp_attempt_delay
+constexpr std::int64_t kCloseDelay = 5 * kSec;        // tcp_close_delay (and tcp_reset_delay)
+constexpr std::int64_t kPartialCloseDelay = 3 * kSec; // tcp_partial_close_delay
+constexpr std::int64_t kSessionTimer = 6 * kSec;      // tcp_session_timer
+constexpr std::int64_t kLinger = 5 * kSec;            // tcp_connection_linger
+constexpr std::int64_t kInactivity = 300 * kSec;      // tcp_inactivity_timeout
+constexpr std::int64_t kEarlyInactivity = 60 * kSec;  // before the handshake completes
 
 // TCP ports in Zeek's likely_server_ports after a default `zeek -r` (base
 // scripts): the server ports its protocol analyzers register.
@@ -29,7 +38,6 @@ bool likely_server_port(std::uint16_t p) {
 }
 
 struct Ctx {
-  Connection& c;
   ZeekShadow& z;
   Side from;
   const decode::Segment& seg;
@@ -166,6 +174,10 @@ bool inactive_state(Ctx& x, std::int64_t base, std::int64_t start_before) {
   if (f & kSyn) {
     if (x.is_orig()) {
       set_state(e, (f & kAck) ? Z::SynAckSent : Z::SynSent);
+      if (!x.z.attempt_armed_once) {
+        x.z.attempt_armed_once = true;
+        x.z.attempt_at = x.seg.ts.ns + kAttemptDelay;
+      }
     } else {
       if (!(f & kAck) && p.state == Z::SynAckSent && base == start_before) {
         flip_roles(x.z);
@@ -232,6 +244,7 @@ bool state_machine(Ctx& x, std::int64_t base, std::int64_t start_before) {
     case Z::Closed:
       if ((f & kRst) && p.state != Z::Closed) {
         set_state(e, Z::Reset);
+        if (e.did_close) x.z.delete_at = x.seg.ts.ns + kCloseDelay;  // Zeek's ResetTimer
         return !e.did_close;
       }
       return false;
@@ -309,10 +322,76 @@ void ack_received(Ctx& x, std::int64_t rel_ack) {
   p.trim = up;
 }
 
-}  // namespace
 
-void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
-  ZeekShadow& z = c.zk;
+// ConnectionClosed: marks the side closed and arms the timer that will end
+// Zeek's connection (TCPSessionAdapter::ConnectionClosed).
+void connection_closed(ZeekShadow& z, ZeekEndpoint& e, const ZeekEndpoint& p) {
+  e.did_close = true;
+  const bool complete = e.state == Z::Reset || p.did_close || p.state == Z::Inactive;
+  if (complete) {
+    z.delete_at = z.last_time.ns + kCloseDelay;
+  } else if (e.prev_state == Z::Inactive) {
+    z.partial_close_at = z.last_time.ns + kPartialCloseDelay;
+  } else if (z.expire_at == 0) {
+    z.expire_at = z.last_time.ns + kSessionTimer;
+  }
+}
+
+// Would one of Zeek's timers have removed this connection before `now`?
+// Nothing of this connection happens between its packets, so the state a
+// timer sees is the state after the last packet.
+bool timers_expired(ZeekShadow& z, std::int64_t now) {
+  const ZeekEndpoint& o = z.ep[flow::idx(z.orig)];
+  const ZeekEndpoint& r = z.ep[flow::idx(flow::other(z.orig))];
+  const auto handshaking = [](Z st) {
+    return st == Z::Inactive || st == Z::SynSent || st == Z::SynAckSent;
+  };
+  for (;;) {
+    const std::int64_t idle = handshaking(o.state) && handshaking(r.state) ? kEarlyInactivity
+                                                                           : kInactivity;
+    std::int64_t t = z.last_packet.ns + idle;
+    int which = 0;
+    const std::int64_t armed[] = {z.attempt_at, z.delete_at, z.partial_close_at, z.expire_at};
+    for (int i = 0; i < 4; ++i) {
+      if (armed[i] != 0 && armed[i] < t) {
+        t = armed[i];
+        which = i + 1;
+      }
+    }
+    if (t > now) return false;
+    switch (which) {
+      case 0:  // inactivity
+        return true;
+      case 1:  // attempt: still no answer to the SYN
+        z.attempt_at = 0;
+        if ((o.state == Z::SynSent || o.state == Z::SynAckSent) && r.state == Z::Inactive)
+          return true;
+        break;
+      case 2:  // close or reset delay
+        return true;
+      case 3: {  // partial close: removed unless both sides have closed meanwhile
+        z.partial_close_at = 0;
+        const bool both_closed = (o.state == Z::Reset || o.did_close) &&
+                                 (r.state == Z::Reset || r.did_close);
+        if (!both_closed) return true;
+        break;
+      }
+      default: {  // expire: no activity for the linger time after a close
+        z.expire_at = 0;
+        const bool some_closed = o.did_close || r.did_close;
+        const bool terminated = (o.did_close && r.did_close) || o.state == Z::Reset ||
+                                r.state == Z::Reset || o.state == Z::Inactive ||
+                                r.state == Z::Inactive;
+        if (z.last_time.ns + kLinger < t && some_closed && terminated) return true;
+        if (o.state == Z::Inactive && r.state == Z::Inactive) return true;
+        z.expire_at = t + kSessionTimer;
+        break;
+      }
+    }
+  }
+}
+
+void process_shadow(ZeekShadow& z, Side from, const decode::Segment& seg) {
   const std::uint16_t f = seg.flags;
   if (!z.created) {
     z.created = true;
@@ -328,7 +407,7 @@ void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
   }
   ZeekEndpoint& e = z.ep[flow::idx(from)];
   ZeekEndpoint& p = z.ep[flow::idx(flow::other(from))];
-  Ctx x{c, z, from, seg, e, p};
+  Ctx x{z, from, seg, e, p};
 
   if (seg.checksum == decode::Checksum::Bad) {
     scaled(z, x.is_orig(), e.cnt_c, e.thr_c, 'C');
@@ -403,18 +482,36 @@ void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
       if (e.data.all_seen(e.reassem, hi)) e.reassem = hi;
     }
   }
-  if (do_close && !e.did_close) e.did_close = true;
+  if (do_close && !e.did_close) connection_closed(z, e, p);
   ++e.pkts;
   e.ip_bytes += seg.ip_total_len;
+  z.last_packet = seg.ts;
+}
+
+}  // namespace
+
+void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
+  ZeekShadow& row = c.zk_row ? *c.zk_row : c.zk;
+  if (row.created && c.zk_rows.size() < Connection::kMaxZeekRows &&
+      timers_expired(row, seg.ts.ns)) {
+    c.zk_rows.push_back(row);
+    if (c.zk_row) {
+      *c.zk_row = ZeekShadow{};
+    } else {
+      c.zk_row = std::make_unique<ZeekShadow>();
+    }
+  }
+  process_shadow(c.zk, from, seg);
+  if (c.zk_row) process_shadow(*c.zk_row, from, seg);
 }
 
 Side zeek_originator(const Connection& c) { return c.zk.orig; }
 
 std::string zeek_history(const Connection& c) { return c.zk.history; }
 
-std::uint64_t zeek_size(const Connection& c, Side s) {
-  const ZeekEndpoint& e = c.zk.ep[flow::idx(s)];
-  const ZeekEndpoint& p = c.zk.ep[flow::idx(flow::other(s))];
+std::uint64_t zeek_size(const ZeekShadow& z, Side s) {
+  const ZeekEndpoint& e = z.ep[flow::idx(s)];
+  const ZeekEndpoint& p = z.ep[flow::idx(flow::other(s))];
   const bool no_data_acked = e.ack == e.start || e.ack == e.start + 1;
   if (e.prev_state == Z::SynSent && e.state == Z::Reset && p.state == Z::Inactive && !no_data_acked)
     return 0;
@@ -423,6 +520,8 @@ std::uint64_t zeek_size(const Connection& c, Side s) {
   if (e.fin_cnt > 0 && size != 0) --size;
   return size > 0 ? static_cast<std::uint64_t>(size) : 0;
 }
+
+std::uint64_t zeek_size(const Connection& c, Side s) { return zeek_size(c.zk, s); }
 
 namespace {
 // Zeek's RSTOS0 test: the whole history matches ^?S[^HAFGIQ]*R.*
@@ -439,8 +538,9 @@ bool rstos0_history(const std::string& h) {
 }
 }  // namespace
 
-std::string_view zeek_conn_state(const Connection& c) {
-  const ZeekShadow& z = c.zk;
+std::string_view zeek_conn_state(const Connection& c) { return zeek_conn_state(c.zk); }
+
+std::string_view zeek_conn_state(const ZeekShadow& z) {
   const Side o = z.orig;
   const Z os = z.ep[flow::idx(o)].state;
   const Z rs = z.ep[flow::idx(flow::other(o))].state;
@@ -448,7 +548,7 @@ std::string_view zeek_conn_state(const Connection& c) {
   const bool r_in = rs == Z::Inactive || rs == Z::Partial;
   if (rs == Z::Reset) {
     if (os == Z::SynSent || os == Z::SynAckSent ||
-        (os == Z::Reset && zeek_size(c, o) == 0 && zeek_size(c, flow::other(o)) == 0))
+        (os == Z::Reset && zeek_size(z, o) == 0 && zeek_size(z, flow::other(o)) == 0))
       return "REJ";
     return o_in ? "RSTRH" : "RSTR";
   }

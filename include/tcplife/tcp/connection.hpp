@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -233,6 +234,10 @@ struct ZeekEndpoint {
 
 struct ZeekShadow {
   bool created = false;
+  // Zeek's timers that end a connection (network time, ns; 0 = not armed).
+  std::int64_t attempt_at = 0, delete_at = 0, partial_close_at = 0, expire_at = 0;
+  bool attempt_armed_once = false;
+  core::Timestamp last_packet;
   Side orig = Side::Lo;
   bool is_partial = false;
   std::uint32_t hist_seen = 0;  // once-per-direction masks: orig low 16 bits, resp high 16
@@ -252,6 +257,7 @@ struct Connection {
   static constexpr std::size_t kMaxEvents = 32;
   static constexpr std::size_t kMaxListedAnomalies = 5;  // listed per kind; all are counted
   static constexpr std::size_t kMaxHistory = 64;
+  static constexpr std::size_t kMaxZeekRows = 64;  // conn.log rows one connection may split into
 
   flow::FlowKey key;
   std::uint64_t id = 0;            // 1-based, in order of first packet
@@ -284,7 +290,13 @@ struct Connection {
   std::uint32_t events_dropped = 0;
   std::vector<Anomaly> anomalies;  // bounded: kMaxListedAnomalies per kind
   std::vector<AnomalyCount> anomaly_counts;
-  ZeekShadow zk;                    // Zeek's view, for conn_state/history/conn.log
+  ZeekShadow zk;                    // Zeek's view of the whole connection (conn_state, history)
+  // Zeek's own timers can end its connection while tcplife's goes on (an
+  // unanswered SYN after 5 s, 3-5 s after a close, ...); later packets then
+  // start a new Zeek row. conn.log output reproduces those rows: the finished
+  // ones, then the current one (zk_row once a split happened, else zk).
+  std::vector<ZeekShadow> zk_rows;
+  std::unique_ptr<ZeekShadow> zk_row;
   std::array<SegAnalysisEndpoint, 2> analysis{};  // per-segment analysis state, by key side
 
   // live bookkeeping (flow table / expiry lists)
