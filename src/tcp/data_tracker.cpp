@@ -7,18 +7,26 @@ namespace tcplife::tcp {
 
 std::int64_t DataTracker::hole_bytes() const noexcept {
   std::int64_t n = 0;
-  for (std::size_t i = 0; i < nholes_; ++i) n += holes_[i].end - holes_[i].begin;
+  for (const Range& h : holes_) n += h.end - h.begin;
   return n;
 }
 
 bool DataTracker::all_seen(std::int64_t begin, std::int64_t end) const noexcept {
   if (!started_ || begin < low_ || end > high_) return false;
-  for (std::size_t i = 0; i < nholes_; ++i)
-    if (holes_[i].begin < end && begin < holes_[i].end) return false;
+  for (const Range& h : holes_)
+    if (h.begin < end && begin < h.end) return false;
   return true;
 }
 
-std::int64_t DataTracker::add(std::int64_t begin, std::int64_t end) noexcept {
+void DataTracker::add_hole(std::int64_t begin, std::int64_t end) {
+  if (holes_.size() < kMaxHoles) {
+    holes_.push_back({begin, end});
+  } else {
+    approximate_ = true;  // too many holes at once: this gap is counted as seen
+  }
+}
+
+std::int64_t DataTracker::add(std::int64_t begin, std::int64_t end) {
   if (end <= begin) return 0;
   if (!started_) {
     started_ = true;
@@ -30,24 +38,17 @@ std::int64_t DataTracker::add(std::int64_t begin, std::int64_t end) noexcept {
   // first segment of this side, arriving late).
   const std::int64_t old_low = low_;
   if (begin < low_) {
-    if (end < low_) {
-      // A disjoint range below: the space between becomes a hole.
-      if (nholes_ < kMaxHoles) {
-        holes_[nholes_++] = {end, low_};
-      } else {
-        approximate_ = true;
-      }
-    }
+    if (end < low_) add_hole(end, low_);  // a disjoint range below: the space between is a hole
     low_ = begin;
   }
   const std::int64_t in_begin = std::max(begin, old_low);
   const std::int64_t in_end = std::min(end, high_);
   std::int64_t seen_before = 0;
   if (in_begin < in_end) {
-    // Overlap with [low_, high_): whatever is not a hole was seen before; fill holes.
+    // Overlap with what was seen: whatever is not a hole was seen before; fill holes.
     std::int64_t filled = 0;
     std::size_t i = 0;
-    while (i < nholes_) {
+    while (i < holes_.size()) {
       Range& h = holes_[i];
       const std::int64_t ob = std::max(h.begin, in_begin);
       const std::int64_t oe = std::min(h.end, in_end);
@@ -56,18 +57,19 @@ std::int64_t DataTracker::add(std::int64_t begin, std::int64_t end) noexcept {
         continue;
       }
       filled += oe - ob;
-      if (ob == h.begin && oe == h.end) {
-        holes_[i] = holes_[--nholes_];  // hole filled completely
+      if (ob == h.begin && oe == h.end) {  // filled completely
+        h = holes_.back();
+        holes_.pop_back();
         continue;
       }
       if (ob == h.begin) {
         h.begin = oe;
       } else if (oe == h.end) {
         h.end = ob;
-      } else if (nholes_ < kMaxHoles) {  // split in two
+      } else if (holes_.size() < kMaxHoles) {  // split in two
         const Range right{oe, h.end};
         h.end = ob;
-        holes_[nholes_++] = right;
+        holes_.push_back(right);
       } else {
         // No room to split: keep the larger part as the hole; the smaller
         // part's bytes are no longer tracked exactly.
@@ -83,13 +85,7 @@ std::int64_t DataTracker::add(std::int64_t begin, std::int64_t end) noexcept {
     seen_before = (in_end - in_begin) - filled;
   }
   if (end > high_) {
-    if (begin > high_) {
-      if (nholes_ < kMaxHoles) {
-        holes_[nholes_++] = {high_, begin};
-      } else {
-        approximate_ = true;  // too many holes: this gap is counted as seen
-      }
-    }
+    if (begin > high_) add_hole(high_, begin);
     high_ = end;
   }
   return seen_before;

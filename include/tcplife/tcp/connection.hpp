@@ -84,16 +84,18 @@ struct Anomaly {
 };
 
 // Sequence-space bookkeeping of the data one endpoint sent. Offsets are
-// relative to the first data byte (ISN + 1); SYN is at -1.
+// relative to the first data byte (ISN + 1); SYN is at -1. Holes (ranges not
+// captured below the highest byte seen) live in a vector that allocates only
+// when a gap appears, so a connection without loss costs no heap memory.
 class DataTracker {
  public:
-  static constexpr std::size_t kMaxHoles = 16;
+  static constexpr std::size_t kMaxHoles = 64;
   struct Range {
     std::int64_t begin = 0;
     std::int64_t end = 0;
   };
   // Records [begin, end); returns bytes that had been seen before (retransmitted).
-  std::int64_t add(std::int64_t begin, std::int64_t end) noexcept;
+  std::int64_t add(std::int64_t begin, std::int64_t end);
   [[nodiscard]] std::int64_t high() const noexcept { return high_; }
   [[nodiscard]] std::int64_t low() const noexcept { return low_; }
   [[nodiscard]] bool started() const noexcept { return started_; }
@@ -103,12 +105,13 @@ class DataTracker {
   [[nodiscard]] bool all_seen(std::int64_t begin, std::int64_t end) const noexcept;
 
  private:
+  void add_hole(std::int64_t begin, std::int64_t end);
+
   bool started_ = false;
   bool approximate_ = false;
   std::int64_t low_ = 0;
   std::int64_t high_ = 0;
-  std::uint8_t nholes_ = 0;
-  std::array<Range, kMaxHoles> holes_{};
+  std::vector<Range> holes_;  // unordered; at most kMaxHoles
 };
 
 struct EndpointOptions {
