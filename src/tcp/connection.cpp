@@ -275,6 +275,10 @@ void handle_data(Connection& c, Side from, const Segment& seg, std::uint32_t dat
   }
 }
 
+// half_open: at least this many unanswered packets over at least this long.
+constexpr std::uint32_t kHalfOpenPackets = 3;
+constexpr std::int64_t kHalfOpenNs = core::kNsPerSec;
+
 }  // namespace
 
 void add_anomaly(Connection& c, AnomalyKind k, Side from, const decode::Segment& seg,
@@ -303,6 +307,9 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
   ++e.packets;
   e.ip_bytes += seg.ip_total_len;
   e.wire_payload += seg.payload_len;
+  e.last_ts = seg.ts;
+  if (e.unanswered++ == 0) e.unanswered_since = seg.ts;
+  p.unanswered = 0;
 
   zeek_process(c, from, seg);
 
@@ -402,6 +409,19 @@ void finalize_connection(Connection& c, EndReason why, core::Timestamp /*now*/) 
     if (c.hs.syn_seen && !established && !(c.rst.seen && !c.rst.undone))
       add_anomaly(c, AnomalyKind::HandshakeIncomplete, c.client, at_end);
     add_anomaly(c, AnomalyKind::NoClose, c.client, at_end);
+    // One side kept sending after the other's last packet and got no reply:
+    // the other side vanished (crashed, unplugged, or a path failure).
+    for (Side s : {Side::Lo, Side::Hi}) {
+      const Endpoint& e = c.at(s);
+      const Endpoint& p = c.at(flow::other(s));
+      const bool established = c.hs.ack_seen || (!c.hs.syn_seen && p.packets > 0);
+      if (established && p.packets > 0 && e.unanswered >= kHalfOpenPackets &&
+          e.last_ts - e.unanswered_since >= kHalfOpenNs) {
+        at_end.ts = e.last_ts;
+        add_anomaly(c, AnomalyKind::HalfOpen, s, at_end, e.unanswered,
+                    e.last_ts - e.unanswered_since, e.unanswered_since - p.last_ts);
+      }
+    }
   }
 }
 

@@ -192,6 +192,8 @@ void Tracker::process(const decode::Segment& seg) {
       emit(id, c.ended ? c.end_reason : EndReason::Replaced);
       id = create(kp, seg, instance, why);
       Connection& nc = conns_[id];
+      if (why == NewInstanceReason::SynInTimeWait)
+        add_anomaly(nc, AnomalyKind::TimeWaitReuse, kp.from, seg);
       nc.has_prev = true;
       nc.prev_base = base;
       nc.prev_next = next;

@@ -267,6 +267,7 @@ TEST_CASE("engine: a new SYN after close is a new instance; the old one's late F
   CHECK(r[0]["instance"] == 1);
   CHECK(r[1]["instance"] == 2);
   CHECK(r[1]["instance_reason"] == "syn_in_time_wait");
+  CHECK(r[1]["anomaly_counts"]["time_wait_reuse"] == 1);
   CHECK(r[1]["anomaly_counts"]["old_duplicate"] == 1);
   CHECK(r[1]["data"]["server"]["packets"] == 1);
   CHECK(r[1]["outcome"] == "open");
@@ -314,4 +315,36 @@ TEST_CASE("engine: connections idle past the timeout are finished and memory is 
   REQUIRE(r.size() == 2);
   CHECK(r[0]["end_reason"] == "idle");
   CHECK(r[0]["anomaly_counts"]["no_close"] == 1);
+}
+
+TEST_CASE("engine: a side that keeps sending into silence is half-open", "[engine]") {
+  Convo c(1, 2);
+  handshake(c);
+  c.c2s(kA | kP, 1, 1, 100);
+  c.s2c(kA, 1, 101);
+  c.c2s(kA | kP, 101, 1, 100);  // the server vanished: retransmissions, no reply
+  c.wait_ms(300);
+  c.c2s(kA | kP, 101, 1, 100);
+  c.wait_ms(600);
+  c.c2s(kA | kP, 101, 1, 100);
+  c.wait_ms(1200);
+  c.c2s(kA | kP, 101, 1, 100);
+  const auto& r = c.finish();
+  CHECK(r[0]["anomaly_counts"]["half_open"] == 1);
+  bool listed = false;
+  for (const auto& a : r[0]["anomalies"])
+    if (a["kind"] == "half_open") listed = a["dir"] == "c>s";
+  CHECK(listed);
+}
+
+TEST_CASE("engine: a quiet but answered connection is not half-open", "[engine]") {
+  Convo c(1, 2);
+  handshake(c);
+  for (int i = 0; i < 5; ++i) {
+    c.c2s(kA | kP, 1 + 10 * i, 1, 10);
+    c.wait_ms(500);
+    c.s2c(kA, 1, 11 + 10 * i);
+  }
+  const auto& r = c.finish();
+  CHECK_FALSE(r[0]["anomaly_counts"].contains("half_open"));
 }

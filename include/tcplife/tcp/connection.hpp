@@ -157,6 +157,9 @@ struct Endpoint {
 
   // counters
   std::uint64_t packets = 0;
+  std::uint32_t unanswered = 0;     // packets sent since the peer's last packet
+  core::Timestamp unanswered_since; // time of the first of them
+  core::Timestamp last_ts;          // this side's last packet
   std::uint64_t ip_bytes = 0;
   std::uint64_t wire_payload = 0;   // sum of payload lengths, retransmissions included
   std::uint64_t retransmitted_bytes = 0;
