@@ -166,6 +166,20 @@ void update_history(Ctx& x, std::int64_t rel_seq) {
   }
 }
 
+// A FIN closes the endpoint, then a RST (in the same packet or not) resets it.
+bool close_on_fin_or_rst(ZeekEndpoint& e, std::uint16_t f) {
+  bool do_close = false;
+  if (f & kFin) {
+    set_state(e, Z::Closed);
+    do_close = true;
+  }
+  if (f & kRst) {
+    set_state(e, Z::Reset);
+    do_close = true;
+  }
+  return do_close;
+}
+
 bool inactive_state(Ctx& x, std::int64_t base, std::int64_t start_before) {
   const std::uint16_t f = x.seg.flags;
   bool do_close = false;
@@ -187,14 +201,7 @@ bool inactive_state(Ctx& x, std::int64_t base, std::int64_t start_before) {
       set_state(e, Z::Established);
     }
   }
-  if (f & kFin) {
-    set_state(e, Z::Closed);
-    do_close = true;
-  }
-  if (f & kRst) {
-    set_state(e, Z::Reset);
-    do_close = true;
-  }
+  do_close = close_on_fin_or_rst(e, f) || do_close;
   if (e.state == Z::Inactive) {
     const ZeekEndpoint& orig = x.z.ep[flow::idx(x.z.orig)];
     if (!x.is_orig() && x.seg.payload_len == 0 && orig.state == Z::SynSent) {
@@ -218,15 +225,7 @@ bool state_machine(Ctx& x, std::int64_t base, std::int64_t start_before) {
       return inactive_state(x, base, start_before);
     case Z::SynSent:
     case Z::SynAckSent:
-      if (f & kFin) {
-        set_state(e, Z::Closed);
-        do_close = true;
-      }
-      if (f & kRst) {
-        set_state(e, Z::Reset);
-        do_close = true;
-      }
-      return do_close;
+      return close_on_fin_or_rst(e, f);
     case Z::Established:
     case Z::Partial:
       if ((f & kSyn) && e.state == Z::Partial && p.state == Z::Inactive && !(f & kAck))
