@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config
   libpcap-dev libcli11-dev nlohmann-json3-dev catch2
-  tshark tcpdump tcptrace iproute2 nftables ethtool python3
+  tshark tcpdump tcptrace iproute2 nftables ethtool python3 time valgrind
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

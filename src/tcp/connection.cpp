@@ -414,8 +414,8 @@ void finalize_connection(Connection& c, EndReason why, core::Timestamp /*now*/) 
     for (Side s : {Side::Lo, Side::Hi}) {
       const Endpoint& e = c.at(s);
       const Endpoint& p = c.at(flow::other(s));
-      const bool established = c.hs.ack_seen || (!c.hs.syn_seen && p.packets > 0);
-      if (established && p.packets > 0 && e.unanswered >= kHalfOpenPackets &&
+      const bool synced = c.hs.ack_seen || (!c.hs.syn_seen && p.packets > 0);
+      if (synced && p.packets > 0 && e.unanswered >= kHalfOpenPackets &&
           e.last_ts - e.unanswered_since >= kHalfOpenNs) {
         at_end.ts = e.last_ts;
         add_anomaly(c, AnomalyKind::HalfOpen, s, at_end, e.unanswered,

@@ -340,7 +340,7 @@ TEST_CASE("engine: a side that keeps sending into silence is half-open", "[engin
 TEST_CASE("engine: a quiet but answered connection is not half-open", "[engine]") {
   Convo c(1, 2);
   handshake(c);
-  for (int i = 0; i < 5; ++i) {
+  for (std::uint32_t i = 0; i < 5; ++i) {
     c.c2s(kA | kP, 1 + 10 * i, 1, 10);
     c.wait_ms(500);
     c.s2c(kA, 1, 11 + 10 * i);
