@@ -61,7 +61,18 @@ SCENARIOS = {
                           relay="--delay-ms 5 --reorder 0.03 --reorder-ms 4 --seed 2"),
     "relay_dup": dict(port=5203, topo="relay", snaplen=96,
                       relay="--delay-ms 5 --dup 0.03 --seed 3"),
+    # A RST forged into a live connection from inside the client namespace
+    # (raw socket, the client's own address): its seq is the server's
+    # RCV.NXT (exact), 1000 above it (in window: the server must answer with
+    # a challenge ACK, RFC 5961) or 2^30 above it (out of window: dropped).
+    "rst_forged_exact": dict(port=5301),
+    "rst_forged_in_window": dict(port=5302),
+    "rst_forged_out_of_window": dict(port=5303),
 }
+
+FORGED_RST_OFFSET = {"rst_forged_exact": 0, "rst_forged_in_window": 1000,
+                     "rst_forged_out_of_window": 1 << 30}
+AFTER = 100      # bytes each way after a forged RST the connection survives
 
 
 def cfg(name):
@@ -224,6 +235,18 @@ def serve_one(name, c, s, deadline):
         recv_exact(s, REQ)
         s.sendall(pattern(DOWNLOAD, 7))
         s.close()
+    elif name == "rst_forged_exact":
+        recv_exact(s, REQ)
+        s.sendall(pattern(RESP, 1))
+        expect_reset(s)               # the forged RST is believed
+        s.close()
+    elif name in ("rst_forged_in_window", "rst_forged_out_of_window"):
+        recv_exact(s, REQ)
+        s.sendall(pattern(RESP, 1))
+        recv_exact(s, AFTER)          # the connection survived the RST
+        s.sendall(pattern(AFTER, 2))
+        assert recv_all(s) == 0
+        s.close()
     else:
         raise SystemExit("no server for " + name)
 
@@ -273,6 +296,8 @@ def client(name, deadline):
             s.close()
             time.sleep(0.3)
         return 0
+    if name.startswith("rst_forged_"):
+        return forged_rst_client(name, c, s, dst)
     if name == "keepalive":
         s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
@@ -336,6 +361,89 @@ def client(name, deadline):
         s.close()
     else:
         raise SystemExit("no client for " + name)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# forged RSTs
+
+def tcp_checksum(src, dst, seg):
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(seg))
+    data = pseudo + seg
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def send_rst(c, seq, ack):
+    """RST/ACK from the client's address to the server, through a raw socket."""
+    tcp = struct.pack("!HHIIBBHHH", c["cport"], c["port"], seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                      5 << 4, 0x14, 0, 0, 0)
+    csum = tcp_checksum(c["caddr"], c["saddr"], tcp)
+    tcp = tcp[:16] + struct.pack("!H", csum) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0x4242, 0x4000, 64, 6, 0,
+                     socket.inet_aton(c["caddr"]), socket.inet_aton(c["saddr"]))
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    try:
+        r.sendto(ip + tcp, (c["saddr"], 0))
+    finally:
+        r.close()
+
+
+def sniff_state(sn, c):
+    """Reads every frame the sniffer holds; returns (server's last ack,
+    server's next seq) for the scenario's connection."""
+    last_ack = nxt = None
+    for _ in range(100000):
+        try:
+            fr = sn.recv(65535)
+        except BlockingIOError:
+            break
+        try:
+            p = parse_tcp(fr)
+        except (struct.error, IndexError, OSError):
+            continue
+        if p is None or p["sport"] != c["port"] or p["dport"] != c["cport"]:
+            continue
+        if p["flags"] & 0x10:
+            last_ack = p["ack"]
+        end = (p["seq"] + p["len"] + (1 if p["flags"] & 0x03 else 0)) & 0xFFFFFFFF
+        if nxt is None or sdiff(end, nxt) > 0:
+            nxt = end
+    return last_ack, nxt
+
+
+def forged_rst_client(name, c, s, dst):
+    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    sn.bind(("eth0", 0x0003))
+    sn.setblocking(False)
+    s.connect(dst)
+    s.sendall(pattern(REQ, 0))
+    recv_exact(s, RESP)
+    time.sleep(0.2)                   # every ACK has gone by: the connection is idle
+    last_ack, nxt = sniff_state(sn, c)
+    sn.close()
+    if last_ack is None or nxt is None:
+        raise RuntimeError("sniffer saw no server segment")
+    send_rst(c, last_ack + FORGED_RST_OFFSET[name], nxt)
+    log("forged RST seq=%u (server RCV.NXT %u + %d)" % ((last_ack + FORGED_RST_OFFSET[name])
+                                                      & 0xFFFFFFFF, last_ack,
+                                                      FORGED_RST_OFFSET[name]))
+    time.sleep(0.3)
+    if name == "rst_forged_exact":
+        try:
+            s.sendall(pattern(AFTER, 3))   # the server has no connection: it answers RST
+            d = s.recv(1000)
+        except ConnectionResetError:
+            s.close()
+            return 0
+        raise RuntimeError("expected ECONNRESET, got %r" % (d[:20],))
+    s.sendall(pattern(AFTER, 3))
+    recv_exact(s, AFTER)
+    s.close()
     return 0
 
 
@@ -424,6 +532,8 @@ def analyze(name, path):
     fins_seen = set()
     last_win_s = None
     zw_probes = 0
+    s_last_ack = None         # the server's latest ack (its RCV.NXT)
+    frst = dict(delta=None, challenge=False, pending=False, after=0)  # the client's first RST
     for t, fr in pkts:
         p = parse_tcp(fr)
         if p is None:
@@ -464,6 +574,18 @@ def analyze(name, path):
         if rst:
             x["rst"] += 1
             order.append(side + "R")
+            if side == "c" and frst["delta"] is None and s_last_ack is not None:
+                frst["delta"] = sdiff(p["seq"], s_last_ack)
+                frst["pending"] = True
+        elif side == "s" and frst["pending"]:
+            # the server's first segment after the client's RST
+            frst["challenge"] = bool(ack and p["len"] == 0 and not syn and not fin and
+                                     p["ack"] == s_last_ack)
+            frst["pending"] = False
+        elif side == "c" and frst["delta"] is not None:
+            frst["after"] += p["len"]
+        if side == "s" and ack and not rst:
+            s_last_ack = p["ack"]
         key = bytes(fr)
         if key in seen[side]:
             x["dups"] += 1
@@ -511,6 +633,9 @@ def analyze(name, path):
                            sdiff(fc["fin_ack"], fs["fin_seq"]) <= 0 and
                            sdiff(fs["fin_ack"], fc["fin_seq"]) <= 0)
     F["zw_probes"] = zw_probes
+    F["rst_seq_delta"] = frst["delta"]
+    F["challenge_ack"] = frst["challenge"]
+    F["c_bytes_after_rst"] = frst["after"]
     if pkts:
         F["duration_s"] = round(pkts[-1][0] - pkts[0][0], 3)
     return F
@@ -553,6 +678,16 @@ EXPECT = {
     F["c_rst"] + F["s_rst"] == 0,
     "relay_reorder": lambda F: F["s_gaps"] >= 1 and F["c_rst"] + F["s_rst"] == 0,
     "relay_dup": lambda F: F["s_dups"] + F["c_dups"] >= 1 and F["c_rst"] + F["s_rst"] == 0,
+    "rst_forged_exact": lambda F: F["c_rst"] == 1 and F["rst_seq_delta"] == 0 and
+    F["s_rst"] >= 1 and F["s_fin"] == 0 and F["c_bytes"] == REQ + AFTER and
+    F["s_bytes"] == RESP,
+    "rst_forged_in_window": lambda F: F["c_rst"] == 1 and F["rst_seq_delta"] == 1000 and
+    F["challenge_ack"] and F["s_rst"] == 0 and F["close_order"] == "cR,c,s" and
+    F["c_bytes"] == REQ + AFTER and F["s_bytes"] == RESP + AFTER,
+    "rst_forged_out_of_window": lambda F: F["c_rst"] == 1 and
+    F["rst_seq_delta"] == 1 << 30 and not F["challenge_ack"] and F["s_rst"] == 0 and
+    F["close_order"] == "cR,c,s" and F["c_bytes"] == REQ + AFTER and
+    F["s_bytes"] == RESP + AFTER,
 }
 
 

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
+#include "tcplife/analyze/global_detectors.hpp"
+#include "tcplife/output/select.hpp"
 #include "tcplife/output/sink.hpp"
 #include "tcplife/tcp/tracker.hpp"
 
@@ -13,20 +17,48 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitInputError = 1,  // the input could not be opened or is not a usable capture
   kExitUsage = 2,       // bad command line or filter expression
-  kExitPartial = 3,     // the input ended early or was corrupt part-way; output covers what was read
+  kExitPartial = 3,  // the input ended early or was corrupt part-way; output covers what was read
+  kExitFailOn = 4,   // --fail-on: a reported connection or global finding matched
+  kExitChanged = 5,  // diff / --baseline: lifecycles changed between the two runs
+};
+
+// `tcplife diff` and --baseline.
+struct DiffOptions {
+  std::int64_t rtt_tolerance_ns = 5'000'000;  // |RTT change| allowed (absolute) ...
+  std::uint32_t rtt_tolerance_pct = 0;        // ... or, when > 0, relative to the baseline's RTT
 };
 
 struct Config {
-  std::string input;    // capture file, "-" for standard input
-  std::string filter;   // BPF expression (tcpdump syntax), empty = none
+  std::string input;   // capture file, "-" for standard input
+  std::string filter;  // BPF expression (tcpdump syntax), empty = none
   output::Format format = output::Format::Text;
   output::OutputOptions output;
   tcp::TrackerOptions tracker;
   bool verify_checksums = false;
+  output::Selection selection;             // --only, --conn: which connections are reported
+  std::vector<output::Condition> fail_on;  // --fail-on
+  analyze::GlobalThresholds global;        // global detector thresholds
+  std::string baseline;                    // --baseline: compare this run with a saved JSON report
+  DiffOptions diff;
 };
 
 // Reads the input, analyses every TCP connection and writes the report to
-// `out`; warnings and errors go to `err`. Returns an ExitCode.
+// `out`; warnings and errors go to `err`. Returns an ExitCode: with
+// --fail-on, kExitFailOn when it tripped (it wins over kExitPartial); with a
+// baseline, the diff report goes to `out` and kExitChanged says it found changes.
 int run(const Config& cfg, std::ostream& out, std::ostream& err);
+
+// Compares two tcplife JSON reports (documents or NDJSON streams) and writes
+// the lifecycles that changed to `out`. Returns kExitOk (no change),
+// kExitChanged, or kExitInputError (a file missing or not a tcplife report).
+int diff(const std::string& baseline_path, const std::string& current_path, const DiffOptions& opts,
+         std::ostream& out, std::ostream& err);
+// The same on reports already read into memory; `*_name` label them in messages.
+int diff_text(const std::string& baseline, const std::string& baseline_name,
+              const std::string& current, const std::string& current_name, const DiffOptions& opts,
+              std::ostream& out, std::ostream& err);
+
+// Parses a --rtt-tolerance value: "5ms", "2.5ms", "0.01s", "300us", "20%".
+bool parse_rtt_tolerance(const std::string& text, DiffOptions& out);
 
 }  // namespace tcplife

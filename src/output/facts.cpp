@@ -4,7 +4,9 @@
 #include "output/analysis_json.hpp"
 
 #include <algorithm>
+#include <array>
 
+#include "tcplife/output/json_writer.hpp"
 #include "tcplife/output/sink.hpp"
 
 namespace tcplife::output {
@@ -96,14 +98,66 @@ std::string_view tunnel_name(decode::TunnelKind k) {
   }
 }
 
-std::string_view outcome_name(const Connection& c) {
-  if (c.rst.seen && !c.rst.undone) return c.rst.refused ? "refused" : "reset";
+Outcome outcome_of(const Connection& c) {
+  if (c.rst.seen && !c.rst.undone) return c.rst.refused ? Outcome::Refused : Outcome::Reset;
   const bool lo = c.ep[0].fin_seen, hi = c.ep[1].fin_seen;
-  if (lo && hi) return "closed";
-  if (lo || hi) return "half_closed";
-  if (c.hs.syn_seen && !c.hs.synack_seen) return "unanswered";
-  if (c.hs.syn_seen && !handshake_complete(c)) return "handshake_incomplete";
-  return "open";
+  if (lo && hi) return Outcome::Closed;
+  if (lo || hi) return Outcome::HalfClosed;
+  if (c.hs.syn_seen && !c.hs.synack_seen) return Outcome::Unanswered;
+  if (c.hs.syn_seen && !handshake_complete(c)) return Outcome::HandshakeIncomplete;
+  return Outcome::Open;
+}
+
+std::string_view outcome_name(Outcome o) {
+  static constexpr std::array<std::string_view, kOutcomes> kNames = {
+      "closed", "reset", "refused", "half_closed", "unanswered", "handshake_incomplete", "open"};
+  const auto i = static_cast<std::size_t>(o);
+  return i < kNames.size() ? kNames[i] : std::string_view("unknown");
+}
+
+std::string_view outcome_name(const Connection& c) { return outcome_name(outcome_of(c)); }
+
+std::string endpoint_text(const core::IpAddr& ip, std::uint16_t port) {
+  const std::string a = core::to_string(ip);
+  return (ip.is_v4() ? a : "[" + a + "]") + ":" + std::to_string(port);
+}
+
+std::string endpoint_text(const Connection& c, Side s) {
+  return endpoint_text(c.key.addr(s), c.key.port(s));
+}
+
+std::uint64_t evidence(const analyze::GlobalFinding& f, std::string_view name) {
+  for (const auto& [k, v] : f.evidence)
+    if (k == name) return v;
+  return 0;
+}
+
+std::string finding_detail(const analyze::GlobalFinding& f) {
+  const auto n = [](std::uint64_t v) { return std::to_string(v); };
+  std::string span, rate;
+  append_seconds(span, f.span.ns(), 3);
+  append_fixed(rate, static_cast<std::int64_t>(f.rate_milli), 3);
+  // (built in two steps: gcc 12 warns falsely on const char* + std::string&& here)
+  std::string peers = f.distinct_exact ? "" : "~";
+  peers += n(f.distinct_peers);
+  switch (f.kind) {
+    case analyze::GlobalKind::SynFlood:
+      return n(f.count) + " half-open connections from " + peers + " sources in " + span +
+             " s (" + rate + "/s); " + n(evidence(f, "attempts")) + " SYNs, " +
+             n(evidence(f, "answered")) + " answered, " + n(evidence(f, "accepted")) +
+             " accepted";
+    case analyze::GlobalKind::PortScan:
+      return "probed " + n(f.count) + " ports/hosts without a handshake (" +
+             n(evidence(f, "refused")) + " refused, " + n(evidence(f, "unanswered")) +
+             " unanswered, " + n(evidence(f, "incomplete")) + " incomplete) on " + peers +
+             " hosts, ports " + n(evidence(f, "port_min")) + "-" + n(evidence(f, "port_max")) +
+             ", in " + span + " s (" + rate + "/s)";
+    case analyze::GlobalKind::RstStorm:
+      return "reset " + n(f.count) + " connections with " + peers + " peers in " + span + " s (" +
+             rate + "/s); " + n(evidence(f, "rst_segments")) + " RST segments, " +
+             n(evidence(f, "out_of_window")) + " out of window";
+  }
+  return {};
 }
 
 std::string anomaly_detail(const tcp::Anomaly& a) {

@@ -5,25 +5,32 @@
 
 namespace tcplife::output {
 
-void append_seconds(std::string& out, std::int64_t ns, int decimals) {
-  if (ns < 0) {
-    out.push_back('-');
-    ns = -ns;
-  }
-  const std::int64_t sec = ns / core::kNsPerSec;
-  std::int64_t frac = ns % core::kNsPerSec;
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, sec);
+void append_fixed(std::string& out, std::int64_t scaled, int scale) {
+  scale = scale < 0 ? 0 : (scale > 18 ? 18 : scale);
+  const auto u = static_cast<std::uint64_t>(scaled);
+  const std::uint64_t v = scaled < 0 ? 0 - u : u;  // |scaled|, INT64_MIN included
+  if (scaled < 0) out.push_back('-');
+  std::uint64_t div = 1;
+  for (int i = 0; i < scale; ++i) div *= 10;
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v / div);
   out.append(buf, r.ptr);
-  if (decimals <= 0) return;
-  for (int i = decimals; i < 9; ++i) frac /= 10;
+  if (scale <= 0) return;
   out.push_back('.');
-  char digits[9];
-  for (int i = decimals - 1; i >= 0; --i) {
+  std::uint64_t frac = v % div;
+  char digits[18];
+  for (int i = scale - 1; i >= 0; --i) {
     digits[i] = static_cast<char>('0' + frac % 10);
     frac /= 10;
   }
-  out.append(digits, static_cast<std::size_t>(decimals));
+  out.append(digits, static_cast<std::size_t>(scale));
+}
+
+void append_seconds(std::string& out, std::int64_t ns, int decimals) {
+  decimals = decimals < 0 ? 0 : (decimals > 9 ? 9 : decimals);
+  std::int64_t div = 1;
+  for (int i = decimals; i < 9; ++i) div *= 10;
+  append_fixed(out, ns / div, decimals);  // truncates toward zero, as before
 }
 
 void JsonWriter::comma() {
@@ -108,6 +115,11 @@ JsonWriter& JsonWriter::boolean(bool v) {
 JsonWriter& JsonWriter::null() {
   comma();
   out_.append("null");
+  return *this;
+}
+JsonWriter& JsonWriter::fixed(std::int64_t scaled, int decimals) {
+  comma();
+  append_fixed(out_, scaled, decimals);
   return *this;
 }
 JsonWriter& JsonWriter::seconds(std::int64_t ns) {

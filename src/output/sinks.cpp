@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
+// JSON document and NDJSON stream (schema tcplife/1, docs/schema/tcplife-1.schema.json).
 #include <algorithm>
-#include <map>
 #include <ostream>
 #include <utility>
 
 #include "output/facts.hpp"
+#include "output/text_sink.hpp"
 #include "output/zeek_sink.hpp"
 #include "tcplife/output/json_writer.hpp"
 #include "tcplife/output/sink.hpp"
@@ -16,36 +17,39 @@ namespace {
 constexpr std::string_view kSchema = "tcplife/1";
 constexpr std::string_view kVersion = "0.1.0";
 
-// Totals every format reports: outcomes, conn_states and anomaly kinds.
-struct Tally {
-  std::map<std::string, std::uint64_t> outcomes;
-  std::map<std::string, std::uint64_t> conn_states;
-  std::array<std::uint64_t, tcp::kAnomalyKinds> anomalies{};
-  std::uint64_t connections = 0;
+void write_counts(JsonWriter& w, std::string_view key,
+                  const std::map<std::string, std::uint64_t>& m) {
+  w.key(key).begin_object();
+  for (const auto& [k, v] : m) w.kv_unum(k, v);
+  w.end_object();
+}
 
-  void add(const tcp::Connection& c) {
-    ++connections;
-    ++outcomes[std::string(outcome_name(c))];
-    ++conn_states[std::string(tcp::zeek_conn_state(c))];
-    for (const tcp::AnomalyCount& a : c.anomaly_counts)
-      anomalies[static_cast<std::size_t>(a.kind)] += a.count;
-  }
-};
-
-void write_summary(JsonWriter& w, const RunInfo& info, const RunSummary& s, const Tally& t) {
+// "input", "packets" and "summary": the same in the document and the NDJSON summary line.
+void write_summary(JsonWriter& w, const RunInfo& info, const RunSummary& s) {
+  const ConnectionTally& t = s.tally;
   w.key("input").begin_object().kv("name", info.input).kv("format", info.format);
   w.key("linktypes").begin_array();
   for (int lt : s.linktypes) w.str(linktype_name(lt));
   w.end_array();
   w.key("first_ts");
-  if (s.have_ts) w.time(s.first_ts); else w.null();
+  if (s.have_ts)
+    w.time(s.first_ts);
+  else
+    w.null();
   w.key("last_ts");
-  if (s.have_ts) w.time(s.last_ts); else w.null();
+  if (s.have_ts)
+    w.time(s.last_ts);
+  else
+    w.null();
   w.kv("complete", s.input_error.empty());
   w.key("error");
-  if (s.input_error.empty()) w.null(); else w.str(s.input_error);
+  if (s.input_error.empty())
+    w.null();
+  else
+    w.str(s.input_error);
   w.end_object();
-  w.key("packets").begin_object()
+  w.key("packets")
+      .begin_object()
       .kv_unum("read", s.packets)
       .kv_unum("filtered_out", s.filtered_out)
       .kv_unum("tcp", s.tcp_segments);
@@ -54,34 +58,106 @@ void write_summary(JsonWriter& w, const RunInfo& info, const RunSummary& s, cons
   w.kv_unum("skipped", skipped);
   w.key("skipped_by_reason").begin_object();
   for (std::size_t i = 1; i < decode::kStatusCount; ++i)
-    if (s.skipped[i] > 0) w.kv_unum(decode::status_name(static_cast<decode::Status>(i)), s.skipped[i]);
+    if (s.skipped[i] > 0)
+      w.kv_unum(decode::status_name(static_cast<decode::Status>(i)), s.skipped[i]);
   w.end_object();
   w.end_object();
   w.key("summary").begin_object();
   w.kv_unum("connections", t.connections)
+      .kv_unum("reported", t.reported)
       .kv_unum("peak_open", s.tracker.peak_open)
       .kv_unum("expired_idle", s.tracker.expired_idle)
       .kv_unum("evicted", s.tracker.evicted);
-  w.key("by_outcome").begin_object();
-  for (const auto& [k, v] : t.outcomes) w.kv_unum(k, v);
-  w.end_object();
-  w.key("by_conn_state").begin_object();
-  for (const auto& [k, v] : t.conn_states) w.kv_unum(k, v);
-  w.end_object();
+  write_counts(w, "by_outcome", t.outcomes);
+  write_counts(w, "by_conn_state", t.conn_states);
   w.key("anomalies").begin_object();
   for (std::size_t k = 0; k < tcp::kAnomalyKinds; ++k)
-    if (t.anomalies[k] > 0) w.kv_unum(tcp::anomaly_name(static_cast<tcp::AnomalyKind>(k)), t.anomalies[k]);
+    if (t.anomalies[k] > 0)
+      w.kv_unum(tcp::anomaly_name(static_cast<tcp::AnomalyKind>(k)), t.anomalies[k]);
   w.end_object();
+  w.key("global_anomalies").begin_object();
+  for (std::size_t k = 0; k < analyze::kGlobalKinds; ++k) {
+    const auto kind = static_cast<analyze::GlobalKind>(k);
+    const auto n =
+        std::count_if(s.global.findings.begin(), s.global.findings.end(),
+                      [kind](const analyze::GlobalFinding& f) { return f.kind == kind; });
+    if (n > 0) w.kv_unum(analyze::global_kind_name(kind), static_cast<std::uint64_t>(n));
+  }
+  w.end_object();
+  w.kv_unum("global_entries_dropped", s.global.dropped_entries);
   w.end_object();
 }
 
-// One JSON document; connections in order of first packet.
+void write_time_or_null(JsonWriter& w, std::string_view key, const analyze::TimeSpan& s,
+                        bool last) {
+  w.key(key);
+  if (!s.seen)
+    w.null();
+  else
+    w.time(last ? s.last : s.first);
+}
+
+// "global_anomalies" and "server_pressure": the detectors across connections.
+void write_global(JsonWriter& w, const analyze::GlobalReport& g) {
+  w.key("global_anomalies").begin_array();
+  for (const analyze::GlobalFinding& f : g.findings) {
+    w.begin_object().kv("kind", analyze::global_kind_name(f.kind));
+    w.key("subject").begin_object().kv("ip", core::to_string(f.ip)).key("port");
+    if (f.has_port)
+      w.unum(f.port);
+    else
+      w.null();
+    w.end_object();
+    w.kv_unum("count", f.count)
+        .kv_unum("distinct_peers", f.distinct_peers)
+        .kv("distinct_peers_exact", f.distinct_exact);
+    write_time_or_null(w, "first_ts", f.span, false);
+    write_time_or_null(w, "last_ts", f.span, true);
+    w.key("span").seconds(f.span.ns());
+    w.key("rate").fixed(static_cast<std::int64_t>(f.rate_milli), 3);
+    w.key("evidence").begin_object();
+    for (const auto& [k, v] : f.evidence) w.kv_unum(k, v);
+    w.end_object();
+    w.kv("detail", finding_detail(f));
+    w.end_object();
+  }
+  w.end_array();
+  w.key("server_pressure").begin_array();
+  for (const analyze::ServerPressure& p : g.servers) {
+    w.begin_object();
+    w.key("server")
+        .begin_object()
+        .kv("ip", core::to_string(p.ip))
+        .kv_unum("port", p.port)
+        .end_object();
+    w.kv_unum("attempts", p.attempts)
+        .kv_unum("answered", p.answered)
+        .kv_unum("accepted", p.accepted)
+        .kv_unum("half_open", p.half_open)
+        .kv_unum("unanswered", p.unanswered)
+        .kv_unum("refused", p.refused)
+        .kv_unum("syn_retransmits", p.syn_retransmits);
+    const auto ratio =
+        p.attempts == 0 ? 0 : static_cast<std::int64_t>(p.accepted * 1000 / p.attempts);
+    w.key("accept_ratio").fixed(ratio, 3);
+    w.kv_unum("half_open_sources", p.half_open_sources.estimate())
+        .kv("half_open_sources_exact", p.half_open_sources.exact());
+    write_time_or_null(w, "half_open_first_ts", p.half_open_span, false);
+    write_time_or_null(w, "half_open_last_ts", p.half_open_span, true);
+    w.key("half_open_rate")
+        .fixed(static_cast<std::int64_t>(analyze::rate_milli(p.half_open, p.half_open_span.ns())),
+               3);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+// One JSON document; connections in order of first packet, one per line.
 class JsonSink final : public Sink {
  public:
   JsonSink(std::ostream& out, OutputOptions opts) : out_(out), opts_(opts) {}
   void begin(const RunInfo& info) override { info_ = info; }
   void on_connection(const tcp::Connection& c) override {
-    tally_.add(c);
     std::string rec;
     write_connection_json(rec, c, opts_);
     records_.emplace_back(c.id, std::move(rec));
@@ -93,14 +169,16 @@ class JsonSink final : public Sink {
     JsonWriter w(doc);
     w.begin_object().kv("schema", kSchema);
     w.key("tool").begin_object().kv("name", "tcplife").kv("version", kVersion).end_object();
-    write_summary(w, info_, s, tally_);
-    doc.append(",\"connections\":[");
+    write_summary(w, info_, s);
+    doc.append(",\"connections\":[\n");
     out_ << doc;
-    for (std::size_t i = 0; i < records_.size(); ++i) {
-      if (i > 0) out_ << ',';
-      out_ << records_[i].second;
-    }
-    out_ << "]}\n";
+    for (std::size_t i = 0; i < records_.size(); ++i)
+      out_ << records_[i].second << (i + 1 < records_.size() ? ",\n" : "\n");
+    doc.clear();
+    JsonWriter tail(doc);
+    tail.end_array();  // closes "connections" and expects the next key
+    write_global(tail, s.global);
+    out_ << doc << "}\n";
     out_.flush();
   }
 
@@ -108,7 +186,6 @@ class JsonSink final : public Sink {
   std::ostream& out_;
   OutputOptions opts_;
   RunInfo info_;
-  Tally tally_;
   std::vector<std::pair<std::uint64_t, std::string>> records_;
 };
 
@@ -118,14 +195,13 @@ class NdjsonSink final : public Sink {
   NdjsonSink(std::ostream& out, OutputOptions opts) : out_(out), opts_(opts) {}
   void begin(const RunInfo& info) override { info_ = info; }
   void on_connection(const tcp::Connection& c) override {
-    tally_.add(c);
     line_.clear();
     line_.append("{\"type\":\"connection\",\"schema\":\"");
     line_.append(kSchema);
     line_.append("\",");
-    std::string rec;
-    write_connection_json(rec, c, opts_);
-    line_.append(rec, 1, std::string::npos);  // splice the record's fields in
+    rec_.clear();
+    write_connection_json(rec_, c, opts_);
+    line_.append(rec_, 1, std::string::npos);  // splice the record's fields in
     line_.push_back('\n');
     out_ << line_;
     out_.flush();
@@ -134,7 +210,8 @@ class NdjsonSink final : public Sink {
     std::string doc;
     JsonWriter w(doc);
     w.begin_object().kv("type", "summary").kv("schema", kSchema);
-    write_summary(w, info_, s, tally_);
+    write_summary(w, info_, s);
+    write_global(w, s.global);
     w.end_object();
     out_ << doc << '\n';
     out_.flush();
@@ -144,180 +221,31 @@ class NdjsonSink final : public Sink {
   std::ostream& out_;
   OutputOptions opts_;
   RunInfo info_;
-  Tally tally_;
-  std::string line_;
-};
-
-std::string endpoint_text(const tcp::Connection& c, tcp::Side s) {
-  const core::IpAddr& a = c.key.addr(s);
-  std::string ip = core::to_string(a);
-  if (!a.is_v4()) ip = "[" + ip + "]";
-  return ip + ":" + std::to_string(c.key.port(s));
-}
-
-std::string seconds_text(std::int64_t ns, int decimals) {
-  std::string s;
-  append_seconds(s, ns, decimals);
-  return s;
-}
-
-std::string human_bytes(std::uint64_t b) {
-  if (b < 10000) return std::to_string(b);
-  const char* units[] = {"K", "M", "G", "T"};
-  double v = static_cast<double>(b);
-  int u = -1;
-  while (v >= 1000.0 && u < 3) {
-    v /= 1000.0;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, v < 100 ? "%.1f%s" : "%.0f%s", v, units[u]);
-  return buf;
-}
-
-// A table for people: one row per connection (first-packet order), then the summary.
-class TextSink final : public Sink {
- public:
-  TextSink(std::ostream& out, OutputOptions opts) : out_(out), opts_(opts) {}
-  void begin(const RunInfo& info) override { info_ = info; }
-  void on_connection(const tcp::Connection& c) override {
-    tally_.add(c);
-    Row r;
-    r.id = c.id;
-    r.cells = {std::to_string(c.id),
-               endpoint_text(c, c.client) + (c.roles_guessed ? "?" : ""),
-               endpoint_text(c, c.server()),
-               std::string(outcome_name(c)),
-               std::string(tcp::zeek_conn_state(c)),
-               c.hs.syn_seen && c.hs.ack_seen ? seconds_text((c.hs.ack_ts - c.hs.syn_ts) * 1000, 3)
-                                              : std::string("-"),
-               std::to_string(c.at(c.client).packets) + "/" + std::to_string(c.at(c.server()).packets),
-               human_bytes(side_bytes(c, c.client).payload) + "/" +
-                   human_bytes(side_bytes(c, c.server()).payload),
-               seconds_text(c.last_ts - c.first_ts, 3),
-               std::to_string(c.anomaly_total())};
-    if (opts_.timeline) r.timeline = timeline(c);
-    rows_.push_back(std::move(r));
-  }
-  void end(const RunSummary& s) override {
-    std::sort(rows_.begin(), rows_.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
-    const std::vector<std::string> head = {"ID", "CLIENT", "SERVER", "OUTCOME", "ZEEK",
-                                           "RTT_MS", "PKTS_C/S", "BYTES_C/S", "DUR_S", "ANOM"};
-    std::vector<std::size_t> width(head.size());
-    for (std::size_t i = 0; i < head.size(); ++i) width[i] = head[i].size();
-    for (const Row& r : rows_)
-      for (std::size_t i = 0; i < r.cells.size(); ++i) width[i] = std::max(width[i], r.cells[i].size());
-    auto line = [&](const std::vector<std::string>& cells) {
-      std::string l;
-      for (std::size_t i = 0; i < cells.size(); ++i) {
-        const bool right = i == 0 || i >= 5;
-        const std::size_t pad = width[i] - cells[i].size();
-        if (right) l.append(pad, ' ');
-        l.append(cells[i]);
-        if (!right && i + 1 < cells.size()) l.append(pad, ' ');
-        if (i + 1 < cells.size()) l.append("  ");
-      }
-      while (!l.empty() && l.back() == ' ') l.pop_back();
-      out_ << l << '\n';
-    };
-    out_ << "tcplife: " << info_.input << " (" << info_.format;
-    for (int lt : s.linktypes) out_ << ", " << linktype_name(lt);
-    out_ << ")\n\n";
-    if (!rows_.empty()) {
-      line(head);
-      for (const Row& r : rows_) {
-        line(r.cells);
-        if (!r.timeline.empty()) out_ << r.timeline;
-      }
-      out_ << '\n';
-    }
-    summary(s);
-    out_.flush();
-  }
-
- private:
-  struct Row {
-    std::uint64_t id = 0;
-    std::vector<std::string> cells;
-    std::string timeline;
-  };
-
-  std::string timeline(const tcp::Connection& c) {
-    std::string t;
-    for (const tcp::Event& ev : c.events) {
-      const bool c2s = ev.from == c.client;
-      const auto cs = c.client == tcp::Side::Lo ? ev.state_lo : ev.state_hi;
-      const auto ss = c.client == tcp::Side::Lo ? ev.state_hi : ev.state_lo;
-      t += "      " + seconds_text(ev.ts - c.first_ts, 6) + "  #" + std::to_string(ev.frame) + "  " +
-           (c2s ? "c -> s  " : "c <- s  ") + flags_string(ev.flags) + " seq " +
-           std::to_string(ev.rel_seq) + " ack " + std::to_string(ev.rel_ack) + " len " +
-           std::to_string(ev.len) + (ev.count > 1 ? " (x" + std::to_string(ev.count) + ")" : "") +
-           "  " + std::string(tcp::state_name(cs)) + " / " + std::string(tcp::state_name(ss)) +
-           "\n";
-    }
-    if (c.events_dropped > 0)
-      t += "      ... " + std::to_string(c.events_dropped) + " more events not kept\n";
-    return t;
-  }
-
-  void summary(const RunSummary& s) {
-    std::uint64_t skipped = 0;
-    for (std::size_t i = 1; i < decode::kStatusCount; ++i) skipped += s.skipped[i];
-    out_ << "packets: " << s.packets << " read, " << s.tcp_segments << " TCP analysed, " << skipped
-         << " skipped";
-    if (skipped > 0) {
-      out_ << " (";
-      bool first = true;
-      for (std::size_t i = 1; i < decode::kStatusCount; ++i) {
-        if (s.skipped[i] == 0) continue;
-        out_ << (first ? "" : ", ") << decode::status_name(static_cast<decode::Status>(i)) << ' '
-             << s.skipped[i];
-        first = false;
-      }
-      out_ << ')';
-    }
-    if (s.filtered_out > 0) out_ << ", " << s.filtered_out << " filtered out";
-    out_ << '\n';
-    out_ << "connections: " << tally_.connections;
-    if (!tally_.outcomes.empty()) {
-      out_ << " (";
-      bool first = true;
-      for (const auto& [k, v] : tally_.outcomes) {
-        out_ << (first ? "" : ", ") << k << ' ' << v;
-        first = false;
-      }
-      out_ << ')';
-    }
-    out_ << '\n';
-    std::vector<std::pair<std::uint64_t, std::size_t>> top;
-    for (std::size_t k = 0; k < tcp::kAnomalyKinds; ++k)
-      if (tally_.anomalies[k] > 0) top.emplace_back(tally_.anomalies[k], k);
-    std::stable_sort(top.begin(), top.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    if (!top.empty()) {
-      out_ << "anomalies:";
-      for (std::size_t i = 0; i < top.size() && i < 8; ++i)
-        out_ << (i == 0 ? " " : ", ") << tcp::anomaly_name(static_cast<tcp::AnomalyKind>(top[i].second))
-             << ' ' << top[i].first;
-      out_ << '\n';
-    }
-    if (!s.input_error.empty()) out_ << "input: " << s.input_error << '\n';
-  }
-
-  std::ostream& out_;
-  OutputOptions opts_;
-  RunInfo info_;
-  Tally tally_;
-  std::vector<Row> rows_;
+  std::string line_, rec_;
 };
 
 }  // namespace
 
-std::unique_ptr<Sink> make_sink(Format f, std::ostream& out, const OutputOptions& opts) {
+void ConnectionTally::add(const tcp::Connection& c, bool reported_too) {
+  ++connections;
+  if (reported_too) ++reported;
+  ++outcomes[std::string(outcome_name(c))];
+  ++conn_states[std::string(tcp::zeek_conn_state(c))];
+  for (const tcp::AnomalyCount& a : c.anomaly_counts)
+    anomalies[static_cast<std::size_t>(a.kind)] += a.count;
+}
+
+std::unique_ptr<Sink> make_sink(Format f, std::ostream& out, const OutputOptions& opts,
+                                const LadderRecorder* ladder) {
   switch (f) {
-    case Format::Json: return std::make_unique<JsonSink>(out, opts);
-    case Format::Ndjson: return std::make_unique<NdjsonSink>(out, opts);
-    case Format::Zeek: return make_zeek_sink(out);
-    default: return std::make_unique<TextSink>(out, opts);
+    case Format::Json:
+      return std::make_unique<JsonSink>(out, opts);
+    case Format::Ndjson:
+      return std::make_unique<NdjsonSink>(out, opts);
+    case Format::Zeek:
+      return make_zeek_sink(out);
+    default:
+      return make_text_sink(out, opts, ladder);
   }
 }
 

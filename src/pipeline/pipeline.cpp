@@ -2,15 +2,95 @@
 #include "tcplife/pipeline.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <optional>
 #include <ostream>
+#include <sstream>
 
 #include "tcplife/analyze/seq_analyzer.hpp"
 #include "tcplife/decode/decode.hpp"
+#include "tcplife/output/ladder.hpp"
 #include "tcplife/source/packet_source.hpp"
 
 namespace tcplife {
+namespace {
+
+// Observers in order for each segment; on_finish in reverse, so the ladder
+// recorder (first) reads a packet's effects before the next packet is
+// analysed, and a connection's final anomalies after every other observer.
+class ObserverChain final : public tcp::SegmentObserver {
+ public:
+  void push(tcp::SegmentObserver* o) {
+    if (o != nullptr) list_.push_back(o);
+  }
+  void on_segment(tcp::Connection& c, tcp::Side from, const decode::Segment& seg) override {
+    for (tcp::SegmentObserver* o : list_) o->on_segment(c, from, seg);
+  }
+  void on_finish(tcp::Connection& c) override {
+    for (auto it = list_.rbegin(); it != list_.rend(); ++it) (*it)->on_finish(c);
+  }
+
+ private:
+  std::vector<tcp::SegmentObserver*> list_;
+};
+
+// Every finished connection: counted, seen by the global detectors, then,
+// if selected, checked by --fail-on and written by the sink.
+class Dispatch final : public tcp::ConnectionSink {
+ public:
+  Dispatch(const Config& cfg, output::Sink& sink, output::LadderRecorder* ladder)
+      : cfg_(cfg), sink_(sink), ladder_(ladder), detectors_(cfg.global), fail_on_(cfg.fail_on) {}
+
+  void on_connection(const tcp::Connection& c) override {
+    const bool selected = cfg_.selection.selects(c);
+    tally_.add(c, selected);
+    detectors_.add(c);
+    if (selected) {
+      fail_on_.add(c);
+      sink_.on_connection(c);
+    }
+    if (ladder_ != nullptr) ladder_->release(c.id);
+  }
+
+  output::ConnectionTally& tally() { return tally_; }
+  analyze::GlobalDetectors& detectors() { return detectors_; }
+  output::FailOn& fail_on() { return fail_on_; }
+
+ private:
+  const Config& cfg_;
+  output::Sink& sink_;
+  output::LadderRecorder* ladder_;
+  output::ConnectionTally tally_;
+  analyze::GlobalDetectors detectors_;
+  output::FailOn fail_on_;
+};
+
+int run_baseline(const Config& cfg, std::ostream& out, std::ostream& err) {
+  Config current = cfg;
+  current.baseline.clear();
+  current.format = output::Format::Json;
+  current.fail_on.clear();
+  std::ostringstream doc;
+  const int rc = run(current, doc, err);
+  if (rc == kExitInputError || rc == kExitUsage) return rc;
+  std::ostringstream base;
+  {
+    std::ifstream in(cfg.baseline, std::ios::binary);
+    if (!in) {
+      err << "tcplife: " << cfg.baseline << ": cannot read the baseline\n";
+      return kExitInputError;
+    }
+    base << in.rdbuf();
+  }
+  const int drc = diff_text(base.str(), cfg.baseline, doc.str(),
+                            cfg.input == "-" ? "<stdin>" : cfg.input, cfg.diff, out, err);
+  return drc == kExitOk ? rc : drc;
+}
+
+}  // namespace
 
 int run(const Config& cfg, std::ostream& out, std::ostream& err) {
+  if (!cfg.baseline.empty()) return run_baseline(cfg, out, err);
   source::OpenError oerr;
   std::unique_ptr<source::PacketSource> src = source::open_file(cfg.input, oerr);
   if (!src) {
@@ -26,12 +106,25 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
     }
   }
 
-  std::unique_ptr<output::Sink> sink = output::make_sink(cfg.format, out, cfg.output);
+  // The ladder needs every packet of the connections it draws: recorded only
+  // for the text timeline, only for the --conn selection, bounded per connection.
+  std::optional<output::LadderRecorder> ladder;
+  if (cfg.format == output::Format::Text && cfg.output.timeline) {
+    output::Selection conns;
+    conns.conns = cfg.selection.conns;
+    ladder.emplace(cfg.output.timeline_max, std::move(conns));
+  }
+  output::LadderRecorder* ladder_ptr = ladder ? &*ladder : nullptr;
+  std::unique_ptr<output::Sink> sink = output::make_sink(cfg.format, out, cfg.output, ladder_ptr);
   output::RunInfo info{name, src->format(), src->linktypes()};
   sink->begin(info);
 
   analyze::SeqAnalyzer analyzer;
-  tcp::Tracker tracker(cfg.tracker, *sink, &analyzer);
+  ObserverChain observers;
+  observers.push(ladder_ptr);
+  observers.push(&analyzer);
+  Dispatch dispatch(cfg, *sink, ladder_ptr);
+  tcp::Tracker tracker(cfg.tracker, dispatch, &observers);
   output::RunSummary sum;
   decode::DecodeOptions dopts;
   dopts.verify_checksum = cfg.verify_checksums;
@@ -72,7 +165,16 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   sum.filtered_out = src->filtered_out();
   sum.tracker = tracker.stats();
   sum.linktypes = src->linktypes();
+  sum.tally = std::move(dispatch.tally());
+  sum.global = dispatch.detectors().report();
   sink->end(sum);
+
+  output::FailOn& gate = dispatch.fail_on();
+  gate.add(sum.global);
+  if (gate.tripped()) {
+    for (const std::string& line : gate.describe()) err << "tcplife: --fail-on " << line << '\n';
+    rc = kExitFailOn;
+  }
   return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstdint>
 
+#include "source/capture_time.hpp"
 #include "tcplife/core/bytes.hpp"
 
 namespace tcplife::source {
@@ -21,6 +22,7 @@ constexpr std::uint32_t kEnhancedPacket = 6;
 constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
 // A block larger than this is treated as corruption, not as a reason to allocate.
 constexpr std::uint32_t kMaxBlock = 64u << 20;
+constexpr std::size_t kReadStep = 1u << 20;
 
 std::uint32_t pad4(std::uint32_t n) { return (n + 3u) & ~3u; }
 
@@ -85,13 +87,24 @@ ReadStatus PcapngReader::read_block(std::uint32_t& type, std::size_t& body_len) 
                 "corrupt pcapng block (type " + std::to_string(type) + ", length " +
                     std::to_string(total) + ")");
   body_len = total - 12;
-  buf_.resize(std::max(buf_.size(), body_len + 4));
+  // Read in steps, growing the buffer only as the bytes arrive: a short file
+  // that claims a 64 MiB block costs what it holds, not 64 MiB.
   const std::size_t already = shb ? 4 : 0;
+  if (buf_.size() < already) buf_.resize(already);
   if (shb) std::copy(magic, magic + 4, buf_.begin());
-  if (std::fread(buf_.data() + already, 1, body_len + 4 - already, f_) != body_len + 4 - already)
-    return fail(ReadStatus::Truncated, "file ends inside a pcapng block of type " +
-                                           std::to_string(type) + " (length " +
-                                           std::to_string(total) + ")");
+  for (std::size_t have = already; have < body_len + 4;) {
+    const std::size_t n = std::min(kReadStep, body_len + 4 - have);
+    if (buf_.size() < have + n) {
+      if (buf_.capacity() < have + n) buf_.reserve(std::max(have + n, 2 * buf_.capacity()));
+      buf_.resize(have + n);
+    }
+    const std::size_t read = std::fread(buf_.data() + have, 1, n, f_);
+    have += read;
+    if (read < n)
+      return fail(ReadStatus::Truncated, "file ends inside a pcapng block of type " +
+                                             std::to_string(type) + " (length " +
+                                             std::to_string(total) + ")");
+  }
   if (u32(body_len) != total)
     return fail(ReadStatus::Error, "pcapng block lengths disagree (type " +
                                        std::to_string(type) + ")");
@@ -134,23 +147,38 @@ bool PcapngReader::parse_idb(std::size_t body_len) {
 }
 
 core::Timestamp PcapngReader::to_ts(const Interface& itf, std::uint64_t units) const {
-  std::int64_t ns = 0;
+  // In 128 bits: 64-bit units times 10^9 and a 64-bit second offset cannot
+  // overflow there; the result is clamped to the capture-time range.
+  __extension__ using u128 = unsigned __int128;
   const unsigned e = itf.tsresol_exp;
+  i128 ns = 0;
   if (itf.tsresol_pow2) {
-    if (e >= 64) return core::Timestamp{itf.tsoffset_s * core::kNsPerSec};
-    __extension__ using u128 = unsigned __int128;
-    const u128 scaled = static_cast<u128>(units) * 1'000'000'000u;
-    ns = static_cast<std::int64_t>(scaled >> e);
+    if (e < 128) ns = static_cast<i128>((static_cast<u128>(units) * 1'000'000'000u) >> e);
   } else if (e <= 9) {
     std::uint64_t mul = 1;
     for (unsigned i = e; i < 9; ++i) mul *= 10;
-    ns = static_cast<std::int64_t>(units * mul);
+    ns = static_cast<i128>(static_cast<u128>(units) * mul);
   } else {
     std::uint64_t div = 1;
     for (unsigned i = 9; i < e && i < 28; ++i) div *= 10;
-    ns = static_cast<std::int64_t>(units / div);
+    ns = static_cast<i128>(units / div);
   }
-  return core::Timestamp{ns + itf.tsoffset_s * core::kNsPerSec};
+  return clamp_capture_ns(ns + static_cast<i128>(itf.tsoffset_s) * core::kNsPerSec);
+}
+
+bool PcapngReader::start(std::string& why) {
+  std::uint32_t type = 0;
+  std::size_t body = 0;
+  const ReadStatus st = read_block(type, body);
+  if (st == ReadStatus::End) error_ = "empty pcapng file";
+  if (st == ReadStatus::Packet && type != kShb) error_ = "first block is not a section header";
+  if (st == ReadStatus::Packet && type == kShb && !parse_shb(body))
+    error_ = "corrupt pcapng section header";
+  if (st != ReadStatus::Packet || type != kShb || !have_section_) {
+    why = error_;
+    return false;
+  }
+  return true;
 }
 
 ReadStatus PcapngReader::next(core::PacketView& out) {

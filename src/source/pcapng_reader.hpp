@@ -19,6 +19,9 @@ class PcapngReader {
   PcapngReader(const PcapngReader&) = delete;
   PcapngReader& operator=(const PcapngReader&) = delete;
 
+  // Reads the first section header. False (and `why` set) if it is missing or
+  // unusable: the file is not a readable pcapng. Call once, before next().
+  bool start(std::string& why);
   ReadStatus next(core::PacketView& out);
   [[nodiscard]] const std::string& error() const { return error_; }
   [[nodiscard]] std::vector<int> linktypes() const { return seen_linktypes_; }

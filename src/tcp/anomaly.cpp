@@ -47,6 +47,7 @@ constexpr std::array<std::string_view, kAnomalyKinds> kNames = {
     "no_close",
     "half_open",
     "bad_checksum",
+    "network_duplicate",
 };
 
 }  // namespace

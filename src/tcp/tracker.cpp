@@ -53,6 +53,21 @@ void assign_roles(Connection& c, Side from, const decode::Segment& seg) {
 
 }  // namespace
 
+std::uint32_t ConnectionStore::acquire() {
+  if (!free_.empty()) {
+    const std::uint32_t id = free_.back();
+    free_.pop_back();
+    return id;
+  }
+  if (used_ % kChunk == 0) chunks_.push_back(std::make_unique<Connection[]>(kChunk));
+  return used_++;
+}
+
+void ConnectionStore::release(std::uint32_t id) {
+  (*this)[id] = Connection{};
+  free_.push_back(id);
+}
+
 Tracker::Tracker(const TrackerOptions& opts, ConnectionSink& sink, SegmentObserver* observer)
     : opts_(opts), sink_(sink), observer_(observer) {}
 
@@ -94,15 +109,7 @@ void Tracker::lru_push(std::uint32_t id, List which) {
 
 std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment& seg,
                               std::uint32_t instance, NewInstanceReason why) {
-  std::uint32_t id;
-  if (!free_.empty()) {
-    id = free_.back();
-    free_.pop_back();
-    conns_[id] = Connection{};
-  } else {
-    id = static_cast<std::uint32_t>(conns_.size());
-    conns_.emplace_back();
-  }
+  const std::uint32_t id = conns_.acquire();
   Connection& c = conns_[id];
   c.key = kp.key;
   c.id = next_id_++;
@@ -129,8 +136,7 @@ void Tracker::emit(std::uint32_t id, EndReason why) {
   ++stats_.emitted;
   if (table_.find(c.key) == id) table_.erase(c.key);
   lru_unlink(id);
-  conns_[id] = Connection{};  // release its vectors now
-  free_.push_back(id);
+  conns_.release(id);
   --live_;
 }
 

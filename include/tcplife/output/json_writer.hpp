@@ -28,6 +28,8 @@ class JsonWriter {
   // Seconds with nanosecond precision, e.g. 1700000000.123456789 or 0.000120000.
   JsonWriter& seconds(std::int64_t ns);
   JsonWriter& time(core::Timestamp t) { return seconds(t.ns); }
+  // A fixed-point number: `scaled` / 10^decimals, e.g. fixed(12345, 3) -> 12.345.
+  JsonWriter& fixed(std::int64_t scaled, int decimals);
 
   // key + value shorthands
   JsonWriter& kv(std::string_view k, std::string_view v) { return key(k).str(v); }
@@ -42,7 +44,10 @@ class JsonWriter {
   bool need_comma_ = false;
 };
 
-// Appends fixed-point seconds ("%lld.%09lld", sign-aware) to `out`.
+// Appends fixed-point seconds ("%lld.%09lld", sign-aware) to `out`, keeping
+// `decimals` (0..9) digits (truncated).
 void append_seconds(std::string& out, std::int64_t ns, int decimals = 9);
+// Appends `scaled` / 10^scale with all `scale` (0..18) decimals.
+void append_fixed(std::string& out, std::int64_t scaled, int scale);
 
 }  // namespace tcplife::output

@@ -3,52 +3,72 @@
 #include <array>
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "tcplife/analyze/global_detectors.hpp"
 #include "tcplife/decode/decode.hpp"
 #include "tcplife/tcp/tracker.hpp"
 
 namespace tcplife::output {
 
+class LadderRecorder;
+
 enum class Format : std::uint8_t { Text, Json, Ndjson, Zeek };
 
 struct OutputOptions {
-  bool timeline = false;   // text: print each connection's event timeline
-  bool color = false;      // text: ANSI colour
-  bool full_events = true; // JSON: include the (bounded) event timeline
+  bool timeline = false;           // text: a ladder diagram of each reported connection
+  std::size_t timeline_max = 100;  // packets drawn per connection; the rest are counted
+  bool color = false;              // text: ANSI colour
+  bool full_events = true;         // JSON: include the (bounded) event timeline
 };
 
 // What the run read, for the header/summary of every format.
 struct RunInfo {
-  std::string input;                 // file name, "-" or interface
-  std::string format;                // "pcap", "pcapng", "live"
-  std::vector<int> linktypes;        // DLT_* values seen
+  std::string input;           // file name, "-" or interface
+  std::string format;          // "pcap", "pcapng", "live"
+  std::vector<int> linktypes;  // DLT_* values seen
+};
+
+// Totals over every connection analysed (reported or not).
+struct ConnectionTally {
+  std::uint64_t connections = 0;
+  std::uint64_t reported = 0;                        // passed --only/--conn and were written
+  std::map<std::string, std::uint64_t> outcomes;     // by name, sorted
+  std::map<std::string, std::uint64_t> conn_states;  // Zeek conn_state code, sorted
+  std::array<std::uint64_t, tcp::kAnomalyKinds> anomalies{};
+  void add(const tcp::Connection& c, bool reported_too);
 };
 
 struct RunSummary {
-  std::uint64_t packets = 0;         // packets read from the input (after the BPF filter)
-  std::uint64_t filtered_out = 0;    // packets the BPF filter rejected
-  std::uint64_t tcp_segments = 0;    // packets decoded to TCP segments and analysed
+  std::uint64_t packets = 0;       // packets read from the input (after the BPF filter)
+  std::uint64_t filtered_out = 0;  // packets the BPF filter rejected
+  std::uint64_t tcp_segments = 0;  // packets decoded to TCP segments and analysed
   std::array<std::uint64_t, decode::kStatusCount> skipped{};  // by decode::Status (index 0 unused)
-  std::uint64_t bytes = 0;           // captured bytes read
+  std::uint64_t bytes = 0;                                    // captured bytes read
   core::Timestamp first_ts, last_ts;
   bool have_ts = false;
-  std::string input_error;           // set when the input ended early or was corrupt
+  std::string input_error;  // set when the input ended early or was corrupt
   bool input_truncated = false;
   tcp::TrackerStats tracker;
   std::vector<int> linktypes;
+  ConnectionTally tally;
+  analyze::GlobalReport global;
 };
 
-// Receives connections as they finish, then the run summary.
+// Receives the reported connections as they finish, then the run summary.
 class Sink : public tcp::ConnectionSink {
  public:
   virtual void begin(const RunInfo& info) = 0;
   virtual void end(const RunSummary& summary) = 0;
 };
 
-std::unique_ptr<Sink> make_sink(Format f, std::ostream& out, const OutputOptions& opts);
+// `ladder` (text with timeline only) holds the packets of the connections
+// to draw; the sink reads a connection's ladder in on_connection().
+std::unique_ptr<Sink> make_sink(Format f, std::ostream& out, const OutputOptions& opts,
+                                const LadderRecorder* ladder = nullptr);
 
 // The JSON record of one connection (the `connections[]` element).
 void write_connection_json(std::string& out, const tcp::Connection& c, const OutputOptions& opts);

@@ -51,6 +51,8 @@ enum class AnomalyKind : std::uint8_t {
   NoClose,
   HalfOpen,
   BadChecksum,
+  // per-segment analysis (src/analyze), added after the first catalogue
+  NetworkDuplicate,
   kCount
 };
 

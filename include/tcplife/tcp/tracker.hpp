@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "tcplife/decode/segment.hpp"
@@ -20,6 +21,26 @@ struct TrackerOptions {
   std::int64_t idle_established_ns = 7200 * core::kNsPerSec;  // as Linux keepalive's default
   std::int64_t idle_closing_ns = 240 * core::kNsPerSec;       // a FIN seen (2 * MSL)
   std::size_t max_connections = 0;                            // 0 = unlimited
+};
+
+// Connection slots in fixed-size chunks: growing never moves a connection
+// (no doubling copies, no invalidated references), and slots are reused.
+class ConnectionStore {
+ public:
+  static constexpr std::uint32_t kChunk = 1024;
+  Connection& operator[](std::uint32_t id) noexcept { return chunks_[id / kChunk][id % kChunk]; }
+  const Connection& operator[](std::uint32_t id) const noexcept {
+    return chunks_[id / kChunk][id % kChunk];
+  }
+  // A fresh slot (reused if one is free).
+  std::uint32_t acquire();
+  // Resets the slot (freeing what its connection held) and makes it reusable.
+  void release(std::uint32_t id);
+
+ private:
+  std::vector<std::unique_ptr<Connection[]>> chunks_;
+  std::vector<std::uint32_t> free_;
+  std::uint32_t used_ = 0;  // slots handed out at least once
 };
 
 // Receives each connection instance exactly once, when it is finished.
@@ -77,8 +98,7 @@ class Tracker {
   ConnectionSink& sink_;
   SegmentObserver* observer_;
   flow::FlowTable table_;
-  std::vector<Connection> conns_;
-  std::vector<std::uint32_t> free_;
+  ConnectionStore conns_;
   std::array<Lru, kLists> lru_{};
   std::size_t live_ = 0;
   std::uint64_t next_id_ = 1;
