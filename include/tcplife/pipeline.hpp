@@ -8,6 +8,7 @@
 #include "tcplife/analyze/global_detectors.hpp"
 #include "tcplife/output/select.hpp"
 #include "tcplife/output/sink.hpp"
+#include "tcplife/source/live.hpp"
 #include "tcplife/tcp/tracker.hpp"
 
 namespace tcplife {
@@ -28,6 +29,14 @@ struct DiffOptions {
   std::uint32_t rtt_tolerance_pct = 0;        // ... or, when > 0, relative to the baseline's RTT
 };
 
+// Live capture (-i): where, how, and when to stop.
+struct LiveConfig {
+  source::LiveOptions options;    // options.interface non-empty = capture live
+  std::string write_file;         // -w: also save every captured packet to this pcap
+  std::string user;               // -Z: drop root to this user once the capture is open
+  bool status = false;            // a one-line status on stderr every second
+};
+
 struct Config {
   std::string input;   // capture file, "-" for standard input
   std::string filter;  // BPF expression (tcpdump syntax), empty = none
@@ -40,7 +49,14 @@ struct Config {
   analyze::GlobalThresholds global;        // global detector thresholds
   std::string baseline;                    // --baseline: compare this run with a saved JSON report
   DiffOptions diff;
+  LiveConfig live;                         // -i and friends
+  std::uint64_t max_packets = 0;           // -c: stop after this many packets (0 = all)
+  std::int64_t max_duration_ns = 0;        // --duration: stop after this long, wall clock (live)
 };
+
+// Asks a running run() to stop reading, finish every open connection and
+// write the summary. Async-signal-safe: meant for SIGINT/SIGTERM handlers.
+void request_stop() noexcept;
 
 // Reads the input, analyses every TCP connection and writes the report to
 // `out`; warnings and errors go to `err`. Returns an ExitCode: with

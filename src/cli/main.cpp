@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <map>
 
 #include "tcplife/pipeline.hpp"
+#include "tcplife/source/live.hpp"
 
 namespace {
 
@@ -65,6 +67,25 @@ int diff_main(int argc, char** argv) {
   return tcplife::diff(baseline, current, opts, std::cout, std::cerr);
 }
 
+int list_interfaces() {
+  std::string err;
+  const auto list = tcplife::source::list_interfaces(err);
+  if (list.empty()) {
+    std::cerr << "tcplife: cannot list interfaces" << (err.empty() ? "" : ": " + err) << '\n';
+    return tcplife::kExitInputError;
+  }
+  int n = 0;
+  for (const auto& i : list) {
+    std::cout << ++n << '.' << i.name;
+    if (!i.description.empty()) std::cout << " (" << i.description << ')';
+    std::cout << " [" << (i.up ? "Up" : "Down") << (i.running ? ", Running" : "")
+              << (i.loopback ? ", Loopback" : "") << ']';
+    for (const auto& a : i.addresses) std::cout << ' ' << a;
+    std::cout << '\n';
+  }
+  return tcplife::kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,6 +136,34 @@ int main(int argc, char** argv) {
                  "rst_storm: connections one host reset (default 50)");
   app.add_option("--rst-storm-rate", storm_rate, "rst_storm: ... at least this many per second")
       ->check(CLI::NonNegativeNumber);
+  // Live capture
+  std::string interface;
+  bool list = false, no_promisc = false, quiet = false;
+  double duration_s = 0;
+  int buffer_kib = 0;
+  double idle_hs = 60, idle_est = 7200, idle_close = 240;
+  app.add_option("-i,--interface", interface, "capture live from this interface (any = all)");
+  app.add_flag("-D,--list-interfaces", list, "list the interfaces tcplife can capture on");
+  app.add_option("-s,--snaplen", cfg.live.options.snaplen,
+                 "live: bytes captured per packet (default 262144; 128 is enough for headers)")
+      ->check(CLI::Range(68, 262144));
+  app.add_flag("-p,--no-promisc", no_promisc, "live: do not put the interface in promiscuous mode");
+  app.add_option("-B,--buffer-size", buffer_kib, "live: kernel capture buffer, KiB")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("-c,--count", cfg.max_packets, "stop after this many packets");
+  app.add_option("--duration", duration_s, "live: stop after this many seconds")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("-w,--write", cfg.live.write_file, "live: also save the packets to this pcap");
+  app.add_option("-Z,--user", cfg.live.user, "live: drop root to this user once capturing");
+  app.add_flag("-q,--quiet", quiet, "no status line on stderr");
+  app.add_option("--idle-handshake", idle_hs, "seconds before an unfinished handshake is idle")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--idle-established", idle_est, "seconds before an open connection is idle")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--idle-closing", idle_close, "seconds before a closing connection is idle")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-connections", cfg.tracker.max_connections,
+                 "cap on connections tracked at once; the oldest are reported and evicted");
   app.add_option("--baseline", cfg.baseline,
                  "compare this run with a saved JSON report (as tcplife diff); exit 5 on changes");
   app.add_option("--rtt-tolerance", tolerance, "with --baseline: see tcplife diff --help");
@@ -128,11 +177,27 @@ int main(int argc, char** argv) {
     filter_words.insert(filter_words.begin(), positional);
     positional.clear();
   }
+  if (list) return list_interfaces();
+  if (!interface.empty()) {
+    // With -i every positional word belongs to the filter.
+    if (!positional.empty()) filter_words.insert(filter_words.begin(), positional);
+    positional.clear();
+    if (!file_opt.empty()) return usage_error("give either -i INTERFACE or a capture file, not both");
+  }
   cfg.input = !file_opt.empty() ? file_opt : positional;
-  if (cfg.input.empty()) {
-    std::cerr << "tcplife: no input: give a capture file (or - for stdin)\n" << app.help();
+  if (cfg.input.empty() && interface.empty()) {
+    std::cerr << "tcplife: no input: give a capture file (or - for stdin) or -i INTERFACE\n"
+              << app.help();
     return kExitUsage;
   }
+  cfg.live.options.interface = interface;
+  cfg.live.options.promisc = !no_promisc;
+  cfg.live.options.buffer_bytes = buffer_kib * 1024;
+  cfg.live.status = !quiet && isatty(STDERR_FILENO) != 0;
+  cfg.max_duration_ns = static_cast<std::int64_t>(duration_s * 1e9);
+  cfg.tracker.idle_handshake_ns = static_cast<std::int64_t>(idle_hs * 1e9);
+  cfg.tracker.idle_established_ns = static_cast<std::int64_t>(idle_est * 1e9);
+  cfg.tracker.idle_closing_ns = static_cast<std::int64_t>(idle_close * 1e9);
   for (const std::string& w : filter_words) cfg.filter += (cfg.filter.empty() ? "" : " ") + w;
   static const std::map<std::string, tcplife::output::Format> kFormats = {
       {"text", tcplife::output::Format::Text},
@@ -159,5 +224,12 @@ int main(int argc, char** argv) {
   if (!tolerance.empty() && !tcplife::parse_rtt_tolerance(tolerance, cfg.diff))
     return usage_error("bad --rtt-tolerance '" + tolerance + "'");
   std::ios::sync_with_stdio(false);
+  // SIGINT/SIGTERM: stop reading, report every open connection, print the
+  // summary, exit normally. No SA_RESTART, so a waiting read wakes up.
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { tcplife::request_stop(); };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   return tcplife::run(cfg, std::cout, std::cerr);
 }

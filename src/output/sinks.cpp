@@ -47,6 +47,14 @@ void write_summary(JsonWriter& w, const RunInfo& info, const RunSummary& s) {
     w.null();
   else
     w.str(s.input_error);
+  if (s.live_stats) {
+    w.key("capture").begin_object()
+        .kv_unum("received", s.live_received)
+        .kv_unum("dropped", s.live_dropped)
+        .kv_unum("if_dropped", s.live_if_dropped)
+        .kv("stopped_by", s.stop_reason)
+        .end_object();
+  }
   w.end_object();
   w.key("packets")
       .begin_object()

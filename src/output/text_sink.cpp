@@ -254,7 +254,18 @@ class TextSink final : public Sink {
  public:
   TextSink(std::ostream& out, OutputOptions opts, const LadderRecorder* ladder)
       : out_(out), opts_(opts), ladder_(ladder), paint_(opts.color) {}
-  void begin(const RunInfo& info) override { info_ = info; }
+  void begin(const RunInfo& info) override {
+    info_ = info;
+    // Live captures run until stopped: rows are written as connections end,
+    // under a header with fixed widths (80 columns for IPv4 endpoints).
+    streaming_ = info.format == "live";
+    if (streaming_) {
+      title(info.linktypes);
+      widths_ = fixed_widths();
+      header(widths_);
+      out_.flush();
+    }
+  }
 
   void on_connection(const tcp::Connection& c) override {
     Row r;
@@ -276,16 +287,26 @@ class TextSink final : public Sink {
                      ? render_ladder(c, *l, opts_.timeline_max, paint_)
                      : render_ladder(c, ladder_from_events(c), tcp::Connection::kMaxEvents, paint_);
     }
+    if (streaming_) {
+      row(widths_, r);
+      out_.flush();
+      return;
+    }
     rows_.push_back(std::move(r));
   }
 
   void end(const RunSummary& s) override {
-    std::sort(rows_.begin(), rows_.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
-    out_ << "tcplife: " << info_.input << " (" << info_.format;
-    for (int lt : s.linktypes) out_ << ", " << linktype_name(lt);
-    out_ << ")\n\n";
-    if (!rows_.empty()) {
-      table();
+    if (!streaming_) {
+      std::sort(rows_.begin(), rows_.end(),
+                [](const Row& a, const Row& b) { return a.id < b.id; });
+      title(s.linktypes);
+      if (!rows_.empty()) {
+        widths_ = widths_for(rows_);
+        header(widths_);
+        for (const Row& r : rows_) row(widths_, r);
+        out_ << '\n';
+      }
+    } else {
       out_ << '\n';
     }
     global(s.global);
@@ -294,69 +315,106 @@ class TextSink final : public Sink {
   }
 
  private:
+  struct Widths {
+    std::size_t id = 2, client = 6, server = 6;  // "ID", "CLIENT", "SERVER"
+    std::vector<std::size_t> cells;
+    bool one_line = true;
+  };
+
+  void title(const std::vector<int>& linktypes) {
+    out_ << "tcplife: " << info_.input << " (" << info_.format;
+    for (int lt : linktypes) out_ << ", " << linktype_name(lt);
+    out_ << ")\n\n";
+  }
+
+  static Widths finish_widths(Widths w) {
+    std::size_t rest = 0;
+    for (std::size_t x : w.cells) rest += x + 2;
+    w.one_line = w.id + 2 + w.client + 2 + w.server + 2 + rest - 2 <= kWidth;
+    return w;
+  }
+
   // One line per connection when the widest row fits 80 columns; otherwise
   // the endpoints get a line of their own (long IPv6 addresses wrap whole,
   // never cut).
-  void table() {
-    std::size_t wid = 2, wc = 6, ws = 6;  // "ID", "CLIENT", "SERVER"
-    std::vector<std::size_t> w(kHead.size());
-    for (std::size_t i = 0; i < kHead.size(); ++i) w[i] = kHead[i].size();
-    for (const Row& r : rows_) {
-      wid = std::max(wid, std::to_string(r.id).size());
-      wc = std::max(wc, r.client.size());
-      ws = std::max(ws, r.server.size());
-      for (std::size_t i = 0; i < r.cells.size(); ++i) w[i] = std::max(w[i], r.cells[i].size());
+  static Widths widths_for(const std::vector<Row>& rows) {
+    Widths w;
+    for (const std::string& h : kHead) w.cells.push_back(h.size());
+    for (const Row& r : rows) {
+      w.id = std::max(w.id, std::to_string(r.id).size());
+      w.client = std::max(w.client, r.client.size());
+      w.server = std::max(w.server, r.server.size());
+      for (std::size_t i = 0; i < r.cells.size(); ++i)
+        w.cells[i] = std::max(w.cells[i], r.cells[i].size());
     }
-    std::size_t rest = 0;
-    for (std::size_t x : w) rest += x + 2;
-    const bool one_line = wid + 2 + wc + 2 + ws + 2 + rest - 2 <= kWidth;
-    const std::size_t indent = wid + 2;
-    auto numbers = [&](const std::vector<std::string>& cells, Outcome o, bool head) {
-      std::string l;
-      for (std::size_t i = 0; i < cells.size(); ++i) {
-        if (i > 0) l += "  ";
-        if (i == 0) {
-          std::string cell = cells[0];
-          pad_right(cell, w[0]);
-          if (head)
-            l += cell;
-          else
-            l += paint_(outcome_color(o), cells[0]) + cell.substr(cells[0].size());
-        } else {
-          l += pad_left(cells[i], w[i]);
-        }
-      }
-      return l;
-    };
-    if (one_line) {
-      std::string h = pad_left("ID", wid) + "  CLIENT";
-      pad_right(h, indent + wc + 2);
-      h += "SERVER";
-      pad_right(h, indent + wc + 2 + ws + 2);
-      out_ << paint_(kBold, h + numbers(kHead, Outcome::Open, true)) << '\n';
-    } else {
-      out_ << paint_(kBold, pad_left("ID", wid) + "  CLIENT > SERVER") << '\n';
-      out_ << paint_(kBold, std::string(indent, ' ') + numbers(kHead, Outcome::Open, true)) << '\n';
-    }
-    for (const Row& r : rows_) {
-      std::string line = pad_left(std::to_string(r.id), wid) + "  ";
-      if (one_line) {
-        std::string cl = r.client, sv = r.server;
-        pad_right(cl, wc);
-        pad_right(sv, ws);
-        line += cl + "  " + sv + "  " + numbers(r.cells, r.outcome, false);
+    return finish_widths(w);
+  }
+
+  // Widths that fit typical IPv4 rows in 80 columns; a row that does not fit
+  // is written on two lines.
+  static Widths fixed_widths() {
+    Widths w;
+    w.id = 4;
+    w.client = 21;
+    w.server = 21;
+    w.cells = {10, 7, 11, 7, 4};
+    w.one_line = false;
+    return w;
+  }
+
+  std::string numbers(const Widths& w, const std::vector<std::string>& cells, Outcome o,
+                      bool head) {
+    std::string l;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0) l += "  ";
+      if (i == 0) {
+        std::string cell = cells[0];
+        pad_right(cell, w.cells[0]);
+        if (head)
+          l += cell;
+        else
+          l += paint_(outcome_color(o), cells[0]) + cell.substr(cells[0].size());
       } else {
-        const std::string both = r.client + " > " + r.server;
-        if (indent + both.size() <= kWidth) {
-          line += both;
-        } else {
-          line += r.client + "\n" + std::string(indent, ' ') + "> " + r.server;
-        }
-        line += "\n" + std::string(indent, ' ') + numbers(r.cells, r.outcome, false);
+        l += pad_left(cells[i], w.cells[i]);
       }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
-      out_ << line << '\n' << r.ladder;
     }
+    return l;
+  }
+
+  void header(const Widths& w) {
+    const std::size_t indent = w.id + 2;
+    if (w.one_line) {
+      std::string h = pad_left("ID", w.id) + "  CLIENT";
+      pad_right(h, indent + w.client + 2);
+      h += "SERVER";
+      pad_right(h, indent + w.client + 2 + w.server + 2);
+      out_ << paint_(kBold, h + numbers(w, kHead, Outcome::Open, true)) << '\n';
+    } else {
+      out_ << paint_(kBold, pad_left("ID", w.id) + "  CLIENT > SERVER") << '\n';
+      out_ << paint_(kBold, std::string(indent, ' ') + numbers(w, kHead, Outcome::Open, true))
+           << '\n';
+    }
+  }
+
+  void row(const Widths& w, const Row& r) {
+    const std::size_t indent = w.id + 2;
+    std::string line = pad_left(std::to_string(r.id), w.id) + "  ";
+    if (w.one_line) {
+      std::string cl = r.client, sv = r.server;
+      pad_right(cl, w.client);
+      pad_right(sv, w.server);
+      line += cl + "  " + sv + "  " + numbers(w, r.cells, r.outcome, false);
+    } else {
+      const std::string both = r.client + " > " + r.server;
+      if (indent + both.size() <= kWidth) {
+        line += both;
+      } else {
+        line += r.client + "\n" + std::string(indent, ' ') + "> " + r.server;
+      }
+      line += "\n" + std::string(indent, ' ') + numbers(w, r.cells, r.outcome, false);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out_ << line << '\n' << r.ladder;
   }
 
   void global(const analyze::GlobalReport& g) {
@@ -432,6 +490,12 @@ class TextSink final : public Sink {
       items.push_back("(" + std::to_string(top.size() - kTopAnomalies) + " more kinds)");
     if (!items.empty()) out_ << wrap("anomalies:", "  ", join(items, ", "));
     if (!s.input_error.empty()) out_ << wrap("input:", "  ", s.input_error);
+    if (s.live_stats)
+      out_ << wrap("capture:", "  ",
+                   std::to_string(s.live_received) + " received, " +
+                       std::to_string(s.live_dropped) + " dropped by the kernel, " +
+                       std::to_string(s.live_if_dropped) + " by the interface; stopped by " +
+                       s.stop_reason);
   }
 
   std::ostream& out_;
@@ -440,6 +504,8 @@ class TextSink final : public Sink {
   Paint paint_;
   RunInfo info_;
   std::vector<Row> rows_;
+  Widths widths_;
+  bool streaming_ = false;
 };
 
 }  // namespace

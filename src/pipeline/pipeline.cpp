@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "tcplife/pipeline.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <optional>
 #include <ostream>
@@ -10,10 +14,38 @@
 #include "tcplife/analyze/seq_analyzer.hpp"
 #include "tcplife/decode/decode.hpp"
 #include "tcplife/output/ladder.hpp"
+#include "tcplife/source/live.hpp"
 #include "tcplife/source/packet_source.hpp"
 
 namespace tcplife {
 namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<source::LiveSource*> g_live{nullptr};
+
+// Opens the file or the interface; on failure writes the one-line reason.
+std::unique_ptr<source::PacketSource> open_input(const Config& cfg, std::ostream& err, int& rc,
+                                                 source::LiveSource*& live) {
+  source::OpenError oerr;
+  live = nullptr;
+  if (!cfg.live.options.interface.empty()) {
+    std::unique_ptr<source::LiveSource> l = source::open_live(cfg.live.options, oerr);
+    if (!l) {
+      err << "tcplife: " << oerr.message << '\n';
+      rc = kExitInputError;
+      return nullptr;
+    }
+    if (!l->warning().empty()) err << "tcplife: " << l->warning() << '\n';
+    live = l.get();
+    return l;
+  }
+  std::unique_ptr<source::PacketSource> src = source::open_file(cfg.input, oerr);
+  if (!src) {
+    err << "tcplife: " << oerr.message << '\n';
+    rc = kExitInputError;
+  }
+  return src;
+}
 
 // Observers in order for each segment; on_finish in reverse, so the ladder
 // recorder (first) reads a packet's effects before the next packet is
@@ -91,13 +123,12 @@ int run_baseline(const Config& cfg, std::ostream& out, std::ostream& err) {
 
 int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   if (!cfg.baseline.empty()) return run_baseline(cfg, out, err);
-  source::OpenError oerr;
-  std::unique_ptr<source::PacketSource> src = source::open_file(cfg.input, oerr);
-  if (!src) {
-    err << "tcplife: " << oerr.message << '\n';
-    return kExitInputError;
-  }
-  const std::string name = cfg.input == "-" ? "<stdin>" : cfg.input;
+  int open_rc = kExitOk;
+  source::LiveSource* live = nullptr;
+  std::unique_ptr<source::PacketSource> src = open_input(cfg, err, open_rc, live);
+  if (!src) return open_rc;
+  const std::string name = live != nullptr ? cfg.live.options.interface
+                                           : (cfg.input == "-" ? "<stdin>" : cfg.input);
   if (!cfg.filter.empty()) {
     std::string ferr;
     if (!src->set_filter(cfg.filter, ferr)) {
@@ -105,6 +136,19 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
       return kExitUsage;
     }
   }
+  if (live != nullptr) {
+    std::string lerr;
+    if (!cfg.live.write_file.empty() && !live->dump_to(cfg.live.write_file, lerr)) {
+      err << "tcplife: " << lerr << '\n';
+      return kExitInputError;
+    }
+    if (!cfg.live.user.empty() && !source::drop_privileges(cfg.live.user, lerr)) {
+      err << "tcplife: " << lerr << '\n';
+      return kExitInputError;
+    }
+  }
+  g_stop = false;
+  g_live = live;
 
   // The ladder needs every packet of the connections it draws: recorded only
   // for the text timeline, only for the --conn selection, bounded per connection.
@@ -130,8 +174,47 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   dopts.verify_checksum = cfg.verify_checksums;
   core::PacketView pkt;
   decode::Segment seg;
-  source::ReadStatus st;
-  while ((st = src->next(pkt)) == source::ReadStatus::Packet) {
+  source::ReadStatus st = source::ReadStatus::End;
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point started = Clock::now();
+  Clock::time_point last_packet_wall = started, last_status = started;
+  for (;;) {
+    if (g_stop) {
+      sum.stop_reason = "signal";
+      break;
+    }
+    if (cfg.max_packets != 0 && sum.packets >= cfg.max_packets) {
+      sum.stop_reason = "count";
+      break;
+    }
+    const Clock::time_point now = Clock::now();
+    if (cfg.max_duration_ns > 0 && now - started >= std::chrono::nanoseconds(cfg.max_duration_ns)) {
+      sum.stop_reason = "duration";
+      break;
+    }
+    if (live != nullptr && cfg.live.status && now - last_status >= std::chrono::seconds(1)) {
+      last_status = now;
+      const source::LiveStats ls = live->stats();
+      err << "\rtcplife: " << sum.packets << " packets, " << tracker.open_connections()
+          << " open, " << tracker.stats().emitted << " ended, " << ls.dropped << " dropped\x1b[K"
+          << std::flush;
+    }
+    st = src->next(pkt);
+    if (st == source::ReadStatus::Timeout) {
+      // Nothing arrived: let capture time run on with the wall clock, so
+      // connections that ended or went idle are reported without new traffic.
+      if (sum.have_ts)
+        tracker.advance_time(core::Timestamp{
+            sum.last_ts.ns + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 Clock::now() - last_packet_wall)
+                                 .count()});
+      continue;
+    }
+    if (st != source::ReadStatus::Packet) {
+      if (live != nullptr) sum.stop_reason = g_stop ? "signal" : (st == source::ReadStatus::End ? "end" : "error");
+      break;
+    }
+    if (live != nullptr) last_packet_wall = Clock::now();
     ++sum.packets;
     sum.bytes += pkt.bytes.size();
     if (!sum.have_ts) {
@@ -149,10 +232,14 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
     ++sum.tcp_segments;
     tracker.process(seg);
   }
+  g_live = nullptr;
+  if (live != nullptr && cfg.live.status) err << "\r\x1b[K" << std::flush;
   int rc = kExitOk;
   if (st == source::ReadStatus::Truncated || st == source::ReadStatus::Error) {
     const std::int64_t pos = src->position();
-    sum.input_error = std::string(st == source::ReadStatus::Truncated ? "truncated" : "corrupt") +
+    sum.input_error = std::string(live != nullptr ? "capture failed"
+                                  : st == source::ReadStatus::Truncated ? "truncated"
+                                                                          : "corrupt") +
                       " after packet " + std::to_string(sum.packets + sum.filtered_out) +
                       (pos >= 0 ? " (byte offset " + std::to_string(pos) + ")" : "") + ": " +
                       src->error();
@@ -162,6 +249,14 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
     rc = kExitPartial;
   }
   tracker.finish();
+  if (live != nullptr) {
+    const source::LiveStats ls = live->stats();
+    sum.live_stats = true;
+    sum.live_received = ls.received;
+    sum.live_dropped = ls.dropped;
+    sum.live_if_dropped = ls.if_dropped;
+    if (sum.stop_reason.empty()) sum.stop_reason = "end";
+  }
   sum.filtered_out = src->filtered_out();
   sum.tracker = tracker.stats();
   sum.linktypes = src->linktypes();
@@ -176,6 +271,12 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
     rc = kExitFailOn;
   }
   return rc;
+}
+
+void request_stop() noexcept {
+  g_stop = true;
+  source::LiveSource* live = g_live.load();
+  if (live != nullptr) live->break_loop();
 }
 
 }  // namespace tcplife

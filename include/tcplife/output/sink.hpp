@@ -56,6 +56,10 @@ struct RunSummary {
   std::vector<int> linktypes;
   ConnectionTally tally;
   analyze::GlobalReport global;
+  // Live capture only: libpcap's counters (pcap_stats) when the capture stopped.
+  bool live_stats = false;
+  std::uint64_t live_received = 0, live_dropped = 0, live_if_dropped = 0;
+  std::string stop_reason;  // live: "signal", "count", "duration", "error"
 };
 
 // Receives the reported connections as they finish, then the run summary.
