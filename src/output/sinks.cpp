@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // JSON document and NDJSON stream (schema tcplife/1, docs/schema/tcplife-1.schema.json).
 #include <algorithm>
+#include <cstdio>
+#include <map>
 #include <ostream>
 #include <utility>
 
@@ -164,37 +166,89 @@ void write_global(JsonWriter& w, const analyze::GlobalReport& g) {
 class JsonSink final : public Sink {
  public:
   JsonSink(std::ostream& out, OutputOptions opts) : out_(out), opts_(opts) {}
-  void begin(const RunInfo& info) override { info_ = info; }
-  void on_connection(const tcp::Connection& c) override {
-    std::string rec;
-    write_connection_json(rec, c, opts_);
-    records_.emplace_back(c.id, std::move(rec));
+  ~JsonSink() override {
+    if (spill_ != nullptr) std::fclose(spill_);
   }
-  void end(const RunSummary& s) override {
-    std::sort(records_.begin(), records_.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::string doc;
-    JsonWriter w(doc);
+  // The document streams: connections first (in first-packet order, each
+  // written once every earlier connection has finished), then the summary,
+  // which is only known at the end. Records waiting for an earlier, still
+  // open connection are kept in memory up to kSpillBytes, then moved to an
+  // unlinked temporary file; memory then holds 16 bytes per waiting record.
+  void begin(const RunInfo& info) override {
+    info_ = info;
+    std::string head;
+    JsonWriter w(head);
     w.begin_object().kv("schema", kSchema);
     w.key("tool").begin_object().kv("name", "tcplife").kv("version", kVersion).end_object();
+    head.append(",\"connections\":[");
+    out_ << head;
+  }
+  void on_connection(const tcp::Connection& c) override {
+    Pending p;
+    write_connection_json(p.text, c, opts_);
+    in_memory_ += p.text.size();
+    pending_.emplace(c.id, std::move(p));
+    if (in_memory_ > kSpillBytes) spill();
+  }
+  void flush_before(std::uint64_t id) override {
+    std::string text;
+    while (!pending_.empty() && pending_.begin()->first < id) {
+      Pending& p = pending_.begin()->second;
+      if (p.spilled) {
+        text.resize(p.len);
+        if (std::fseek(spill_, static_cast<long>(p.offset), SEEK_SET) != 0 ||
+            std::fread(text.data(), 1, p.len, spill_) != p.len)
+          text = "null";  // the temporary file failed us: keep the document valid
+      } else {
+        in_memory_ -= p.text.size();
+        text = std::move(p.text);
+      }
+      out_ << (first_ ? "\n" : ",\n") << text;
+      first_ = false;
+      pending_.erase(pending_.begin());
+    }
+  }
+  void end(const RunSummary& s) override {
+    flush_before(~std::uint64_t{0});
+    std::string doc = first_ ? "]," : "\n],";
+    JsonWriter w(doc);
     write_summary(w, info_, s);
-    doc.append(",\"connections\":[\n");
-    out_ << doc;
-    for (std::size_t i = 0; i < records_.size(); ++i)
-      out_ << records_[i].second << (i + 1 < records_.size() ? ",\n" : "\n");
-    doc.clear();
-    JsonWriter tail(doc);
-    tail.end_array();  // closes "connections" and expects the next key
-    write_global(tail, s.global);
+    write_global(w, s.global);
     out_ << doc << "}\n";
     out_.flush();
   }
 
  private:
+  static constexpr std::size_t kSpillBytes = 32u << 20;
+  struct Pending {
+    std::string text;  // empty once spilled
+    std::uint64_t offset = 0;
+    std::uint32_t len = 0;
+    bool spilled = false;
+  };
+
+  void spill() {
+    if (spill_ == nullptr) spill_ = std::tmpfile();
+    if (spill_ == nullptr) return;  // no temporary file: keep them in memory
+    std::fseek(spill_, 0, SEEK_END);
+    for (auto& [id, p] : pending_) {
+      if (p.spilled) continue;
+      p.offset = static_cast<std::uint64_t>(std::ftell(spill_));
+      p.len = static_cast<std::uint32_t>(p.text.size());
+      if (std::fwrite(p.text.data(), 1, p.text.size(), spill_) != p.text.size()) return;
+      p.spilled = true;
+      std::string().swap(p.text);
+    }
+    in_memory_ = 0;
+  }
+
   std::ostream& out_;
   OutputOptions opts_;
   RunInfo info_;
-  std::vector<std::pair<std::uint64_t, std::string>> records_;
+  std::map<std::uint64_t, Pending> pending_;
+  std::size_t in_memory_ = 0;
+  std::FILE* spill_ = nullptr;
+  bool first_ = true;
 };
 
 // One line per connection as it finishes, then a summary line.

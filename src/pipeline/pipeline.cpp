@@ -175,6 +175,7 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   core::PacketView pkt;
   decode::Segment seg;
   source::ReadStatus st = source::ReadStatus::End;
+  std::uint64_t flushed_below = 1;
   using Clock = std::chrono::steady_clock;
   const Clock::time_point started = Clock::now();
   Clock::time_point last_packet_wall = started, last_status = started;
@@ -231,6 +232,10 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
     }
     ++sum.tcp_segments;
     tracker.process(seg);
+    if (tracker.lowest_open_id() != flushed_below) {
+      flushed_below = tracker.lowest_open_id();
+      sink->flush_before(flushed_below);
+    }
   }
   g_live = nullptr;
   if (live != nullptr && cfg.live.status) err << "\r\x1b[K" << std::flush;

@@ -113,6 +113,7 @@ std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment
   Connection& c = conns_[id];
   c.key = kp.key;
   c.id = next_id_++;
+  done_.push_back(false);
   c.instance = instance;
   c.new_reason = why;
   c.first_ts = c.last_ts = seg.ts;
@@ -130,6 +131,11 @@ std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment
 
 void Tracker::emit(std::uint32_t id, EndReason why) {
   Connection& c = conns_[id];
+  done_[c.id - done_base_] = true;
+  while (!done_.empty() && done_.front()) {
+    done_.pop_front();
+    ++done_base_;
+  }
   finalize_connection(c, why, now_);
   if (observer_ != nullptr) observer_->on_finish(c);
   sink_.on_connection(c);

@@ -67,6 +67,9 @@ class Sink : public tcp::ConnectionSink {
  public:
   virtual void begin(const RunInfo& info) = 0;
   virtual void end(const RunSummary& summary) = 0;
+  // Every connection with an id below `id` has been delivered: a sink that
+  // writes in first-packet order may write them now.
+  virtual void flush_before(std::uint64_t id) { (void)id; }
 };
 
 // `ladder` (text with timeline only) holds the packets of the connections

@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -76,6 +77,9 @@ class Tracker {
 
   [[nodiscard]] const TrackerStats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::size_t open_connections() const noexcept { return live_; }
+  // The lowest id of a connection not yet finished (the next id if none is open):
+  // every connection with a lower id has been handed to the sink.
+  [[nodiscard]] std::uint64_t lowest_open_id() const noexcept { return done_base_; }
 
  private:
   static constexpr std::uint32_t kNil = 0xffffffffu;
@@ -102,6 +106,8 @@ class Tracker {
   std::array<Lru, kLists> lru_{};
   std::size_t live_ = 0;
   std::uint64_t next_id_ = 1;
+  std::deque<bool> done_;          // finished flags of ids done_base_, done_base_ + 1, ...
+  std::uint64_t done_base_ = 1;
   core::Timestamp now_{};
   bool have_now_ = false;
   TrackerStats stats_;
