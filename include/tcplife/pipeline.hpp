@@ -52,6 +52,7 @@ struct Config {
   LiveConfig live;                         // -i and friends
   std::uint64_t max_packets = 0;           // -c: stop after this many packets (0 = all)
   std::int64_t max_duration_ns = 0;        // --duration: stop after this long, wall clock (live)
+  bool progress = false;                   // files: a progress bar on stderr (set for terminals)
 };
 
 // Asks a running run() to stop reading, finish every open connection and

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("-w,--write", cfg.live.write_file, "live: also save the packets to this pcap");
   app.add_option("-Z,--user", cfg.live.user, "live: drop root to this user once capturing");
-  app.add_flag("-q,--quiet", quiet, "no status line on stderr");
+  app.add_flag("-q,--quiet", quiet, "no progress bar (files) or status line (live) on stderr");
   app.add_option("--idle-handshake", idle_hs, "seconds before an unfinished handshake is idle")
       ->check(CLI::PositiveNumber);
   app.add_option("--idle-established", idle_est, "seconds before an open connection is idle")
@@ -194,6 +194,7 @@ int main(int argc, char** argv) {
   cfg.live.options.promisc = !no_promisc;
   cfg.live.options.buffer_bytes = buffer_kib * 1024;
   cfg.live.status = !quiet && isatty(STDERR_FILENO) != 0;
+  cfg.progress = cfg.live.status && interface.empty();
   cfg.max_duration_ns = static_cast<std::int64_t>(duration_s * 1e9);
   cfg.tracker.idle_handshake_ns = static_cast<std::int64_t>(idle_hs * 1e9);
   cfg.tracker.idle_established_ns = static_cast<std::int64_t>(idle_est * 1e9);

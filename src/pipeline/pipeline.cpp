@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "tcplife/pipeline.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,22 @@
 
 namespace tcplife {
 namespace {
+
+// "[########------------]  41%  410.2/1000.0 MB  1.23 Mpkt/s  ETA 3 s" on one line.
+std::string progress_line(std::int64_t pos, std::int64_t total, std::uint64_t packets,
+                          double elapsed_s) {
+  const double frac = total > 0 ? static_cast<double>(pos) / static_cast<double>(total) : 0.0;
+  const int filled = static_cast<int>(frac * 20.0);
+  std::string bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
+                    std::string(static_cast<std::size_t>(20 - filled), '-') + "]";
+  char buf[160];
+  const double rate = elapsed_s > 0 ? static_cast<double>(packets) / elapsed_s : 0.0;
+  const double eta = frac > 0.0 ? elapsed_s * (1.0 - frac) / frac : 0.0;
+  std::snprintf(buf, sizeof buf, " %3d%%  %.1f/%.1f MB  %.2f Mpkt/s  ETA %.0f s",
+                static_cast<int>(frac * 100.0), static_cast<double>(pos) / 1e6,
+                static_cast<double>(total) / 1e6, rate / 1e6, eta);
+  return bar + buf;
+}
 
 std::atomic<bool> g_stop{false};
 std::atomic<source::LiveSource*> g_live{nullptr};
@@ -176,6 +193,12 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   decode::Segment seg;
   source::ReadStatus st = source::ReadStatus::End;
   std::uint64_t flushed_below = 1;
+  std::int64_t input_size = -1;
+  if (live == nullptr && cfg.input != "-") {
+    struct stat st_in {};
+    if (::stat(cfg.input.c_str(), &st_in) == 0) input_size = st_in.st_size;
+  }
+  const bool show_progress = cfg.progress && live == nullptr && input_size > 0;
   using Clock = std::chrono::steady_clock;
   const Clock::time_point started = Clock::now();
   Clock::time_point last_packet_wall = started, last_status = started;
@@ -188,10 +211,20 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
       sum.stop_reason = "count";
       break;
     }
-    const Clock::time_point now = Clock::now();
+    // The clock is read only where something depends on it (not per packet of a file).
+    const bool tick = live != nullptr || cfg.max_duration_ns > 0 ||
+                      (show_progress && (sum.packets & 0x3ff) == 0);
+    const Clock::time_point now = tick ? Clock::now() : last_status;
     if (cfg.max_duration_ns > 0 && now - started >= std::chrono::nanoseconds(cfg.max_duration_ns)) {
       sum.stop_reason = "duration";
       break;
+    }
+    if (show_progress && tick && now - last_status >= std::chrono::milliseconds(250)) {
+      last_status = now;
+      err << '\r'
+          << progress_line(src->position(), input_size, sum.packets,
+                           std::chrono::duration<double>(now - started).count())
+          << "\x1b[K" << std::flush;
     }
     if (live != nullptr && cfg.live.status && now - last_status >= std::chrono::seconds(1)) {
       last_status = now;
@@ -238,7 +271,7 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
     }
   }
   g_live = nullptr;
-  if (live != nullptr && cfg.live.status) err << "\r\x1b[K" << std::flush;
+  if ((live != nullptr && cfg.live.status) || show_progress) err << "\r\x1b[K" << std::flush;
   int rc = kExitOk;
   if (st == source::ReadStatus::Truncated || st == source::ReadStatus::Error) {
     const std::int64_t pos = src->position();
