@@ -165,3 +165,20 @@ TEST_CASE("output: the same input gives byte-identical output", "[output]") {
     CHECK(a.out == b.out);
   }
 }
+
+TEST_CASE("input: --max-connections caps what is tracked and counts the evictions", "[input]") {
+  tcplife::Config cfg;
+  cfg.tracker.max_connections = 2;
+  const auto r = run_capture(testdata("crafted_multi_if.pcapng"), cfg);
+  REQUIRE(r.rc == 0);
+  CHECK(r.doc["summary"]["connections"] == 2);
+  CHECK(r.doc["summary"]["evicted"] == 0);
+  cfg.tracker.max_connections = 1;
+  const auto e = run_capture(testdata("crafted_multi_if.pcapng"), cfg);
+  REQUIRE(e.rc == 0);
+  CHECK(e.doc["summary"]["evicted"].get<int>() >= 1);
+  CHECK(e.doc["summary"]["peak_open"].get<int>() <= 2);
+  bool evicted = false;
+  for (const auto& c : e.doc["connections"]) evicted = evicted || c["end_reason"] == "evicted";
+  CHECK(evicted);
+}
