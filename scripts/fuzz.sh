@@ -7,6 +7,7 @@
 #   scripts/fuzz.sh run TARGET [SECONDS]    fuzz one target (default 600 s), nice -n 10
 #   scripts/fuzz.sh minimize TARGET         merge the work corpus into testdata/fuzz-corpus/TARGET
 #   scripts/fuzz.sh replay [TARGET...]      run every committed corpus and regression once
+#   scripts/fuzz.sh smoke [SECONDS]         every target for SECONDS (default 60); fails on a crash
 #
 # TARGET: fuzz_decode, fuzz_pipeline or fuzz_reader. The work corpus grows in
 # $BUILD/corpus/TARGET (starting from the committed one); crashes, leaks and
@@ -66,14 +67,15 @@ cmd_minimize() {
   local t=$1 fresh
   check_target "$t"
   fresh=$(mktemp -d)
-  nice -n 10 "$BUILD/test/fuzz/$t" -merge=1 -max_len="$(max_len "$t")" "$fresh" \
+  # Committed corpora stay small: edges only (no hit counts), inputs cut at 4 KiB.
+  nice -n 10 "$BUILD/test/fuzz/$t" -merge=1 -use_counters=0 -max_len=4096 "$fresh" \
     "testdata/fuzz-corpus/$t" "$BUILD/corpus/$t" 2>&1 | grep -E '^MERGE-OUTER: [0-9]+ new files' || true
   rm -rf "testdata/fuzz-corpus/$t"
   mkdir -p "testdata/fuzz-corpus/$t"
   cp "$fresh"/* "testdata/fuzz-corpus/$t"/
   rm -rf "$fresh"
   echo "fuzz.sh: testdata/fuzz-corpus/$t: $(ls "testdata/fuzz-corpus/$t" | wc -l) inputs," \
-    "$(du -sh "testdata/fuzz-corpus/$t" | cut -f1)"
+    "$(cat "testdata/fuzz-corpus/$t"/* | wc -c) bytes"
 }
 
 cmd_replay() {
@@ -88,11 +90,25 @@ cmd_replay() {
   done
 }
 
+cmd_smoke() {
+  local secs=${1:-60} t
+  cmd_replay
+  for t in "${TARGETS[@]}"; do
+    if ! cmd_run "$t" "$secs" >"$BUILD/smoke-$t.log" 2>&1; then
+      grep -E 'ERROR|SUMMARY|fuzz invariant|runtime error' "$BUILD/smoke-$t.log" >&2 || true
+      echo "fuzz.sh: $t failed; log $BUILD/smoke-$t.log, input in $BUILD/artifacts/" >&2
+      exit 1
+    fi
+    echo "fuzz.sh: $t: $(grep -E '^Done' "$BUILD/smoke-$t.log")"
+  done
+}
+
 case "${1:-}" in
   build) cmd_build ;;
   seed) cmd_seed ;;
   run) shift; cmd_run "$@" ;;
   minimize) shift; cmd_minimize "$@" ;;
   replay) shift; cmd_replay "$@" ;;
+  smoke) shift; cmd_smoke "$@" ;;
   *) sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

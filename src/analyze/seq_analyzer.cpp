@@ -65,7 +65,7 @@ struct Seg {
   std::uint16_t win = 0;
   std::int64_t now = 0;
   bool syn = false, fin = false, rst = false, ackf = false;
-  bool sfr = false;  // SYN, FIN or RST
+  bool sfr = false;          // SYN, FIN or RST
   std::uint32_t sf_len = 0;  // 1 for SYN or FIN: the sequence number they take
 };
 
@@ -101,7 +101,8 @@ int ws_shift(const Connection& c, Side s) noexcept {
 
 // Window of `x`'s latest segment as the peer applies it (never scaled in a SYN).
 std::uint32_t scaled_window(const SegAnalysisEndpoint& x, int shift) noexcept {
-  const unsigned sh = (x.last_classes & kLastSyn) != 0 || shift < 0 ? 0u : static_cast<unsigned>(shift);
+  const unsigned sh =
+      (x.last_classes & kLastSyn) != 0 || shift < 0 ? 0u : static_cast<unsigned>(shift);
   return std::uint32_t{x.window} << sh;
 }
 
@@ -117,10 +118,10 @@ struct WsResult {
   std::uint32_t unseen_limit = 0;  // peer's maxseqtobeacked before an ACKed-unseen
   bool family = false;             // the retransmission tests ran
   bool seq_not_advanced = false;
-  bool fast_shape = false;         // >= 2 dup ACKs from the peer asking for this seq
-  bool ooo_shape = false;          // does not end exactly at nextseq
-  std::int64_t t_fast = -1;        // now - peer's latest segment (-1: none / backwards)
-  std::int64_t t_ooo = -1;         // now - when nextseq last advanced
+  bool fast_shape = false;   // >= 2 dup ACKs from the peer asking for this seq
+  bool ooo_shape = false;    // does not end exactly at nextseq
+  std::int64_t t_fast = -1;  // now - peer's latest segment (-1: none / backwards)
+  std::int64_t t_ooo = -1;   // now - when nextseq last advanced
 };
 
 std::int64_t since(std::int64_t now, std::int64_t then) noexcept {
@@ -128,7 +129,8 @@ std::int64_t since(std::int64_t now, std::int64_t then) noexcept {
 }
 
 std::int64_t ooo_limit_ns(const SegAnalysisEndpoint& f) noexcept {
-  return (f.flags & sf::kIrtt) != 0 && f.irtt_us > 0 ? std::int64_t{f.irtt_us} * 1000 : kOooDefaultNs;
+  return (f.flags & sf::kIrtt) != 0 && f.irtt_us > 0 ? std::int64_t{f.irtt_us} * 1000
+                                                     : kOooDefaultNs;
 }
 
 WsResult wireshark_rules(const Connection& c, Side from, SegAnalysisEndpoint& F,
@@ -145,15 +147,14 @@ WsResult wireshark_rules(const Connection& c, Side from, SegAnalysisEndpoint& F,
     if (s.win == 0 && !s.sfr) set(K::ZeroWindow);
     if (F.nextseq != 0 && seq_gt(s.seq, F.nextseq) && !s.rst) set(K::LostSegment);
     if ((s.len == 0 || s.len == 1) && s.seq == F.nextseq - 1 && !s.sfr) set(K::KeepAlive);
-    if (s.len == 0 && s.win != 0 && s.win != F.window && s.seq == F.nextseq &&
-        s.ack == F.lastack && !s.sfr)
+    if (s.len == 0 && s.win != 0 && s.win != F.window && s.seq == F.nextseq && s.ack == F.lastack &&
+        !s.sfr)
       set(K::WindowUpdate);
     const int shift = ws_shift(c, flow::other(from));
-    if (s.len > 0 && shift != -1 && !s.sfr &&
-        s.seq + s.len == R.lastack + scaled_window(R, shift))
+    if (s.len > 0 && shift != -1 && !s.sfr && s.seq + s.len == R.lastack + scaled_window(R, shift))
       set(K::WindowFull);
-    const bool same = s.len == 0 && s.win == F.window && s.seq == F.nextseq &&
-                      s.ack == F.lastack && !s.sfr;
+    const bool same =
+        s.len == 0 && s.win == F.window && s.seq == F.nextseq && s.ack == F.lastack && !s.sfr;
     if (same && s.win != 0 && (R.last_classes & bit(K::KeepAlive)) != 0) {
       set(K::KeepAliveAck);
       jump = true;
@@ -228,7 +229,8 @@ int sent_order(const SegAnalysisEndpoint& F, const decode::Segment& seg, std::in
       seg.options.ts_val != F.nextseq_tsval)
     return seq_gt(seg.options.ts_val, F.nextseq_tsval) ? 1 : -1;
   if (seg.ip_version == 4 && ipid_reliable(F) && seg.ip_id != F.nextseq_ipid) {
-    const auto d = static_cast<std::int16_t>(static_cast<std::uint16_t>(seg.ip_id - F.nextseq_ipid));
+    const auto d =
+        static_cast<std::int16_t>(static_cast<std::uint16_t>(seg.ip_id - F.nextseq_ipid));
     if (d > 0) return 1;
     return since_ns >= 0 && since_ns < before_limit_ns ? -1 : 0;
   }
@@ -354,8 +356,10 @@ Final correct(const Connection& c, Side from, const SegAnalysisEndpoint& F,
     const std::int64_t limit = loop;
     if (limit >= 0) {
       const bool ooo = w.t_ooo >= 0 && w.t_ooo < limit && w.ooo_shape;
-      if (has(K::OutOfOrder) && !ooo) swap(kFamily, K::Retransmission, Deviation::OooThreshold);
-      else if (has(K::Retransmission) && ooo) swap(kFamily, K::OutOfOrder, Deviation::OooThreshold);
+      if (has(K::OutOfOrder) && !ooo)
+        swap(kFamily, K::Retransmission, Deviation::OooThreshold);
+      else if (has(K::Retransmission) && ooo)
+        swap(kFamily, K::OutOfOrder, Deviation::OooThreshold);
     }
   }
   // A fast retransmission reaches the capture point one round trip through
@@ -408,12 +412,20 @@ void report(Connection& c, Side from, const decode::Segment& seg, const Seg& s,
         if (s.len == 0) continue;
         a = rseq;
         std::uint16_t dups = 0;
-        if (k == K::FastRetransmission) dups = static_cast<std::uint16_t>(std::max<int>(R.dupacks, 0));
+        if (k == K::FastRetransmission)
+          dups = static_cast<std::uint16_t>(std::max<int>(R.dupacks, 0));
+        if (k == K::NetworkDuplicate)  // what was compared: 1 IPv4 ID, 2 TSval
+          dups = static_cast<std::uint16_t>((seg.ip_version == 4 ? 1 : 0) |
+                                            (seg.options.has_timestamps ? 2 : 0));
         b = ev::pack_seg(s.len, seen, dev, dups);
-        if (k == K::FastRetransmission) d = R.lastnondupack;
-        else if (k == K::SpuriousRetransmission) d = rel(fe, R.lastack);
-        else if (k == K::NetworkDuplicate) d = F.nextseq_frame;
-        else d = ev::pack_ref(F.nextseq_frame, gap_us);
+        if (k == K::FastRetransmission)
+          d = R.lastnondupack;
+        else if (k == K::SpuriousRetransmission)
+          d = rel(fe, R.lastack);
+        else if (k == K::NetworkDuplicate)
+          d = ev::pack_ref(F.nextseq_frame, gap_us);
+        else
+          d = ev::pack_ref(F.nextseq_frame, gap_us);
         break;
       }
       case K::LostSegment:
@@ -446,8 +458,9 @@ void report(Connection& c, Side from, const decode::Segment& seg, const Seg& s,
         break;
       case K::WindowUpdate: {
         a = own_win;
-        b = own_shift < 0 || (F.last_classes & kLastSyn) != 0 ? F.window
-                                                               : std::uint32_t{F.window} << own_shift;
+        b = own_shift < 0 || (F.last_classes & kLastSyn) != 0
+                ? F.window
+                : std::uint32_t{F.window} << own_shift;
         d = rack;
         break;
       }
@@ -592,9 +605,9 @@ void rtt_samples(const decode::Segment& seg, const Seg& s, SegAnalysisEndpoint& 
   // must ACK them), or on an ACK of new data while more of the peer's data is
   // in flight (ACK clocking). A pure ACK's TSval is echoed whenever the peer
   // next has something to send, which can be seconds later.
-  const bool answered = s.len > 0 || s.syn || s.fin ||
-                        (s.ackf && R.nextseq != 0 && seq_gt(s.ack, F.lastack) &&
-                         seq_lt(s.ack, R.nextseq));
+  const bool answered =
+      s.len > 0 || s.syn || s.fin ||
+      (s.ackf && R.nextseq != 0 && seq_gt(s.ack, F.lastack) && seq_lt(s.ack, R.nextseq));
   if (answered && (F.flags & sf::kTsPending) == 0 &&
       ((F.flags & sf::kTsSeen) == 0 || seq_gt(val, F.ts_val))) {
     F.ts_val = val;
@@ -651,13 +664,12 @@ void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& se
   const Seg s = facts(seg);
   handshake_times(c, F, s);
 
-  const std::uint32_t old_nextseq = F.nextseq;
   const WsResult w = wireshark_rules(c, from, F, R, s);
   const ev::Seen seen = seen_before(c.at(from), s);
   Final f = correct(c, from, F, R, seg, s, w);
   report(c, from, seg, s, F, R, w, f, seen);
-  if ((f.bits & (bit(K::Retransmission) | bit(K::FastRetransmission) |
-                 bit(K::SpuriousRetransmission))) != 0)
+  if ((f.bits &
+       (bit(K::Retransmission) | bit(K::FastRetransmission) | bit(K::SpuriousRetransmission))) != 0)
     F.resent_bytes = static_cast<std::uint32_t>(
         std::min<std::uint64_t>(std::uint64_t{F.resent_bytes} + s.len, 0xffffffffu));
   check_validity(c, from, seg, s, F, R, f);
@@ -666,8 +678,8 @@ void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& se
   const std::uint32_t nextseq = s.seq + s.len + s.sf_len;
   const bool ws_probe = (w.bits & bit(K::ZeroWindowProbe)) != 0;
   const bool advances = F.nextseq == 0 || seq_gt(nextseq, F.nextseq);
-  const bool new_data = !ws_probe && !s.rst &&
-                        (F.data_nextseq == 0 || seq_gt(nextseq, F.data_nextseq));
+  const bool new_data =
+      !ws_probe && !s.rst && (F.data_nextseq == 0 || seq_gt(nextseq, F.data_nextseq));
   rtt_samples(seg, s, F, R, new_data);
   if (advances && !ws_probe) {
     if (s.len > 0 || s.sf_len > 0) {
@@ -685,7 +697,6 @@ void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& se
     F.nextseq_frame = s.frame;
     F.nextseq_ts_ns = s.now;
   }
-  (void)old_nextseq;
   if (!s.rst && (s.len > 0 || s.sf_len > 0) &&
       (F.data_nextseq == 0 || seq_gt(nextseq, F.data_nextseq)))
     F.data_nextseq = nextseq;
@@ -712,33 +723,48 @@ void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& se
 
 void SeqAnalyzer::on_finish(Connection&) {}
 
-std::string_view seg_class_name(SegClass k) noexcept { return tcp::anomaly_name(seg_class_kind(k)); }
+std::string_view seg_class_name(SegClass k) noexcept {
+  return tcp::anomaly_name(seg_class_kind(k));
+}
 
 tcp::AnomalyKind seg_class_kind(SegClass k) noexcept {
   using A = tcp::AnomalyKind;
-  static constexpr std::array<A, kSegClasses> kKinds = {
-      A::Retransmission, A::FastRetransmission, A::SpuriousRetransmission, A::OutOfOrder,
-      A::LostSegment,    A::AckUnseen,          A::DupAck,                 A::ZeroWindow,
-      A::ZeroWindowProbe, A::ZeroWindowProbeAck, A::WindowUpdate,          A::WindowFull,
-      A::KeepAlive,      A::KeepAliveAck,       A::NetworkDuplicate,       A::SeqOutOfWindow,
-      A::AckOutOfRange,  A::WindowShrink,       A::SackOutOfWindow};
+  static constexpr std::array<A, kSegClasses> kKinds = {A::Retransmission,
+                                                        A::FastRetransmission,
+                                                        A::SpuriousRetransmission,
+                                                        A::OutOfOrder,
+                                                        A::LostSegment,
+                                                        A::AckUnseen,
+                                                        A::DupAck,
+                                                        A::ZeroWindow,
+                                                        A::ZeroWindowProbe,
+                                                        A::ZeroWindowProbeAck,
+                                                        A::WindowUpdate,
+                                                        A::WindowFull,
+                                                        A::KeepAlive,
+                                                        A::KeepAliveAck,
+                                                        A::NetworkDuplicate,
+                                                        A::SeqOutOfWindow,
+                                                        A::AckOutOfRange,
+                                                        A::WindowShrink,
+                                                        A::SackOutOfWindow};
   const auto i = static_cast<std::size_t>(k);
   return i < kKinds.size() ? kKinds[i] : A::Retransmission;
 }
 
 std::string_view deviation_name(Deviation d) noexcept {
-  static constexpr std::array<std::string_view, static_cast<std::size_t>(Deviation::kCount)> kNames = {
-      "none",
-      "sent_after_highest",
-      "sent_before_highest",
-      "sender_side_capture",
-      "network_duplicate",
-      "probe_into_zero_window",
-      "probe_ack",
-      "no_window_seen",
-      "ooo_threshold",
-      "fast_retransmit_window",
-      "rst_sequence"};
+  static constexpr std::array<std::string_view, static_cast<std::size_t>(Deviation::kCount)>
+      kNames = {"none",
+                "sent_after_highest",
+                "sent_before_highest",
+                "sender_side_capture",
+                "network_duplicate",
+                "probe_into_zero_window",
+                "probe_ack",
+                "no_window_seen",
+                "ooo_threshold",
+                "fast_retransmit_window",
+                "rst_sequence"};
   const auto i = static_cast<std::size_t>(d);
   return i < kNames.size() ? kNames[i] : std::string_view("none");
 }

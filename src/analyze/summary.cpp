@@ -35,7 +35,8 @@ void shift_window(RttStats& s, int new_base) noexcept {
   for (int i = 0; i < kBuckets; ++i) {
     if (s.hist[static_cast<std::size_t>(i)] == 0) continue;
     const int j = std::clamp(old_base + i - new_base, 0, kBuckets - 1);
-    const unsigned sum = unsigned{moved[static_cast<std::size_t>(j)]} + s.hist[static_cast<std::size_t>(i)];
+    const unsigned sum =
+        unsigned{moved[static_cast<std::size_t>(j)]} + s.hist[static_cast<std::size_t>(i)];
     moved[static_cast<std::size_t>(j)] = static_cast<std::uint8_t>(std::min(sum, 255u));
   }
   s.hist = moved;
@@ -98,10 +99,14 @@ RttSummary summarize(const RttStats& s) noexcept {
 
 std::string_view vantage_name(Vantage v) noexcept {
   switch (v) {
-    case Vantage::ClientSide: return "client_side";
-    case Vantage::ServerSide: return "server_side";
-    case Vantage::Middle: return "middle";
-    default: return "unknown";
+    case Vantage::ClientSide:
+      return "client_side";
+    case Vantage::ServerSide:
+      return "server_side";
+    case Vantage::Middle:
+      return "middle";
+    default:
+      return "unknown";
   }
 }
 

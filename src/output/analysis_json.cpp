@@ -17,9 +17,13 @@ namespace ev = analyze::evidence;
 void rtt_object(JsonWriter& w, const tcp::RttStats& s) {
   const analyze::RttSummary r = analyze::summarize(s);
   w.begin_object().kv_unum("samples", r.samples);
-  for (const auto& [name, v] : {std::pair{"min", r.min_ns}, {"median", r.median_ns}, {"max", r.max_ns}}) {
+  for (const auto& [name, v] :
+       {std::pair{"min", r.min_ns}, {"median", r.median_ns}, {"max", r.max_ns}}) {
     w.key(name);
-    if (r.samples > 0) w.seconds(v); else w.null();
+    if (r.samples > 0)
+      w.seconds(v);
+    else
+      w.null();
   }
   w.end_object();
 }
@@ -59,9 +63,12 @@ std::string secs(std::int64_t us) {
 
 std::string seen_text(ev::Seen s) {
   switch (s) {
-    case ev::Seen::All: return "all of it captured before";
-    case ev::Seen::Part: return "part of it captured before";
-    default: return "none of it captured before (lost before the capture point)";
+    case ev::Seen::All:
+      return "all of it captured before";
+    case ev::Seen::Part:
+      return "part of it captured before";
+    default:
+      return "none of it captured before (lost before the capture point)";
   }
 }
 
@@ -72,7 +79,7 @@ std::string deviation_note(std::uint8_t d) {
              "(Wireshark: out-of-order)";
     case analyze::Deviation::SentBeforeHighest:
       return "; its IP ID/TSval is older than the highest segment's: sent before it, so not a "
-             "resend (a delayed original, or a copy) (Wireshark: retransmission)";
+             "resend (a delayed original, or a copy) (Wireshark: a retransmission)";
     case analyze::Deviation::SenderSideCapture:
       return "; the capture is at the sender, where segments cannot be reordered "
              "(Wireshark: out-of-order)";
@@ -93,7 +100,10 @@ void write_analysis_json(JsonWriter& w, const tcp::Connection& c) {
   w.kv("vantage", analyze::vantage_name(v.where));
   w.key("irtt");
   std::int64_t irtt = 0;
-  if (analyze::initial_rtt(c, irtt)) w.seconds(irtt); else w.null();
+  if (analyze::initial_rtt(c, irtt))
+    w.seconds(irtt);
+  else
+    w.null();
   w.key("client");
   side(w, c, c.client);
   w.key("server");
@@ -114,22 +124,29 @@ bool analysis_detail(const tcp::Anomaly& a, std::string& out) {
             seen_text(ev::seg_seen(a.b)) + deviation_note(ev::seg_deviation(a.b));
       return true;
     case AnomalyKind::SpuriousRetransmission:
-      out = range(a.a, ev::seg_len(a.b)) + " sent again though the receiver had acknowledged up to " +
-            n(a.c);
+      out = range(a.a, ev::seg_len(a.b)) +
+            " sent again though the receiver had acknowledged up to " + n(a.c);
       return true;
     case AnomalyKind::OutOfOrder:
       out = range(a.a, ev::seg_len(a.b)) + " arrived " + secs(ev::ref_gap_us(a.c)) +
             " after higher data (frame " + n(ev::ref_frame(a.c)) + "), " +
             seen_text(ev::seg_seen(a.b)) + deviation_note(ev::seg_deviation(a.b));
       return true;
-    case AnomalyKind::NetworkDuplicate:
-      out = range(a.a, ev::seg_len(a.b)) + " is an exact copy of frame " + n(a.c) +
-            " (same IP ID and TSval): duplicated in the network, not sent again (Wireshark: "
-            "retransmission)";
+    case AnomalyKind::NetworkDuplicate: {
+      const std::uint16_t what = ev::seg_dupacks(a.b);
+      const std::string same = (what & 1) != 0 && (what & 2) != 0 ? "length, IP ID and TSval"
+                               : (what & 1) != 0                  ? "length and IP ID"
+                               : (what & 2) != 0                  ? "length and TSval"
+                                                                  : "length";
+      out = range(a.a, ev::seg_len(a.b)) + " is an exact copy of frame " + n(ev::ref_frame(a.c)) +
+            " (same " + same + ", " + secs(ev::ref_gap_us(a.c)) +
+            " later): duplicated in the network or by the capture, not sent again (Wireshark: "
+            "a retransmission)";
       return true;
+    }
     case AnomalyKind::LostSegment:
-      out = "seq " + n(a.a) + " but " + n(a.b) + " expected (after frame " + n(a.c) + "): " +
-            n(a.a - a.b) + " B before it were not captured";
+      out = "seq " + n(a.a) + " but " + n(a.b) + " expected (after frame " + n(a.c) +
+            "): " + n(a.a - a.b) + " B before it were not captured";
       return true;
     case AnomalyKind::AckUnseen:
       out = "acknowledges " + n(a.a) + " but the peer's data was captured only up to " + n(a.b);
@@ -165,14 +182,14 @@ bool analysis_detail(const tcp::Anomaly& a, std::string& out) {
             " B beyond the highest right edge the receiver advertised (" + n(a.b) + ")";
       return true;
     case AnomalyKind::AckOutOfRange:
-      out = a.c > 0 ? "acknowledges " + n(a.a) + ", beyond anything the peer can have sent (limit " +
-                          n(a.b) + ")"
+      out = a.c > 0 ? "acknowledges " + n(a.a) +
+                          ", beyond anything the peer can have sent (limit " + n(a.b) + ")"
                     : "acknowledges " + n(a.a) + ", more than a window behind (lowest acceptable " +
                           n(a.b) + ", RFC 5961)";
       return true;
     case AnomalyKind::WindowShrink:
-      out = "right edge of the window moved left from " + n(a.a) + " to " + n(a.b) + " (" +
-            n(a.c) + " B)";
+      out = "right edge of the window moved left from " + n(a.a) + " to " + n(a.b) + " (" + n(a.c) +
+            " B)";
       return true;
     case AnomalyKind::SackOutOfWindow:
       switch (ev::sack_reason(a.c)) {
@@ -184,8 +201,8 @@ bool analysis_detail(const tcp::Anomaly& a, std::string& out) {
                 n(ev::sack_limit(a.c));
           break;
         default:
-          out = "SACK block " + n(a.a) + ".." + n(a.b) + " lies more than a window below the ack (" +
-                n(ev::sack_limit(a.c)) + ")";
+          out = "SACK block " + n(a.a) + ".." + n(a.b) +
+                " lies more than a window below the ack (" + n(ev::sack_limit(a.c)) + ")";
           break;
       }
       return true;

@@ -41,10 +41,10 @@ double seconds(const json& v) { return v.get<double>(); }
 TEST_CASE("analysis: a clean bulk transfer has no retransmission and gives RTT samples",
           "[analysis][kernel]") {
   const json c = only_connection("kernel_bulk.pcap");
-  for (const char* k : {"retransmission", "fast_retransmission", "spurious_retransmission",
-                        "out_of_order", "lost_segment", "ack_unseen", "network_duplicate",
-                        "seq_out_of_window", "ack_out_of_range", "window_shrink",
-                        "sack_out_of_window"})
+  for (const char* k :
+       {"retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
+        "lost_segment", "ack_unseen", "network_duplicate", "seq_out_of_window", "ack_out_of_range",
+        "window_shrink", "sack_out_of_window"})
     CHECK(total(c, k) == 0);
   // The client's data is acknowledged by the server: the samples are the
   // time from the client's eth0 to the server and back (veth: well under 1 ms).
@@ -81,7 +81,8 @@ TEST_CASE("analysis: relay loss - 3 holes, each filled by a resend; dup ACKs fro
   // Wireshark's lost_segment detail names the hole.
   for (const auto& a : c["anomalies"]) {
     if (a["kind"] == "lost_segment")
-      CHECK(a["detail"].get<std::string>().find("B before it were not captured") != std::string::npos);
+      CHECK(a["detail"].get<std::string>().find("B before it were not captured") !=
+            std::string::npos);
     if (a["kind"] == "fast_retransmission")
       CHECK(a["detail"].get<std::string>().find("none of it captured before") != std::string::npos);
   }
@@ -109,7 +110,8 @@ TEST_CASE("analysis: relay duplication - copies are not retransmissions", "[anal
   CHECK(frames_of(c, "network_duplicate") == std::vector<std::uint64_t>{69, 269});
   CHECK(frames_of(c, "out_of_order") == std::vector<std::uint64_t>{233, 235});
   CHECK(total(c, "retransmission") + total(c, "fast_retransmission") +
-            total(c, "spurious_retransmission") == 0);
+            total(c, "spurious_retransmission") ==
+        0);
   CHECK(c["analysis"]["server"]["resent_bytes"] == 0);
   // data.retransmitted_bytes counts every byte captured twice, copies included
   CHECK(c["data"]["server"]["retransmitted_bytes"].get<std::uint64_t>() >= 3 * 1448);

@@ -4,6 +4,8 @@
 // exit code both ways.
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -24,7 +26,7 @@ struct Shell {
 
 // Runs `tcplife ARGS` through the shell; captures stdout and stderr.
 Shell tcplife_cmd(const std::string& args) {
-  const std::string err_file = (fs::temp_directory_path() / "tcplife_cli_gate_stderr.txt").string();
+  const std::string err_file = (fs::temp_directory_path() / ("tcplife_cli_gate_stderr_" + std::to_string(getpid()) + ".txt")).string();
   const std::string cmd = std::string(TCPLIFE_BINARY) + " " + args + " 2>" + err_file;
   Shell s;
   FILE* p = popen(cmd.c_str(), "r");
@@ -40,7 +42,7 @@ Shell tcplife_cmd(const std::string& args) {
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = (fs::temp_directory_path() / ("tcplife_cli_gate_" + name)).string();
+  const std::string path = (fs::temp_directory_path() / ("tcplife_cli_gate_" + std::to_string(getpid()) + "_" + name)).string();
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }

@@ -2,6 +2,8 @@
 // Global detectors (syn_flood, port_scan, rst_storm, server pressure) on
 // captures built in code: what each reports, its thresholds as options,
 // bounded tables, and --fail-on with global kinds.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 
@@ -47,7 +49,7 @@ class Builder {
     std::sort(frames_.begin(), frames_.end(),
               [](const Frame& a, const Frame& b) { return a.ts.ns < b.ts.ns; });
     const std::string path =
-        (fs::temp_directory_path() / ("tcplife_global_" + name + ".pcap")).string();
+        (fs::temp_directory_path() / ("tcplife_global_" + std::to_string(getpid()) + "_" + name + ".pcap")).string();
     REQUIRE(tcplife::test::write_pcap(path, frames_));
     return path;
   }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // NDJSON: one line per connection, written when the connection ends (not in
 // first-packet order, not at the end of input), then one summary line.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <sstream>
@@ -59,7 +61,7 @@ TEST_CASE("ndjson: each connection is written and flushed when it ends, the summ
     fr.ts.ns = 1'700'000'000LL * kSec + at;
     frames.push_back(fr);
   }
-  const std::string path = (fs::temp_directory_path() / "tcplife_ndjson_order.pcap").string();
+  const std::string path = (fs::temp_directory_path() / ("tcplife_ndjson_order_" + std::to_string(getpid()) + ".pcap")).string();
   REQUIRE(tcplife::test::write_pcap(path, frames));
 
   FlushLog buf;

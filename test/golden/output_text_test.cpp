@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The text report: 80 columns, long IPv6 endpoints wrapped whole, the ladder
 // drawn packet by packet with each anomaly on its own packet, colour on demand.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -24,7 +26,7 @@ std::string write(const std::string& name, std::vector<Frame> frames) {
   for (std::size_t i = 0; i < frames.size(); ++i)
     frames[i].ts.ns = kStart + static_cast<std::int64_t>(i) * kMs;
   const std::string path =
-      (fs::temp_directory_path() / ("tcplife_text_" + name + ".pcap")).string();
+      (fs::temp_directory_path() / ("tcplife_text_" + std::to_string(getpid()) + "_" + name + ".pcap")).string();
   REQUIRE(tcplife::test::write_pcap(path, frames));
   return path;
 }

@@ -34,9 +34,9 @@ class Printer final : public analyze::VerdictSink {
   void on_verdict(const tcp::Connection& c, tcp::Side from, const decode::Segment& seg,
                   const analyze::SegmentVerdict& v) override {
     std::printf("%llu\t%llu\t%s\t%s\t%s\t%u\t%s\t%u\n",
-                static_cast<unsigned long long>(seg.index + 1), static_cast<unsigned long long>(c.id),
-                from == c.client ? "c>s" : "s>c", class_list(v.classes).c_str(),
-                class_list(v.wireshark).c_str(), v.dupack_num,
+                static_cast<unsigned long long>(seg.index + 1),
+                static_cast<unsigned long long>(c.id), from == c.client ? "c>s" : "s>c",
+                class_list(v.classes).c_str(), class_list(v.wireshark).c_str(), v.dupack_num,
                 std::string(analyze::deviation_name(v.deviation)).c_str(), seg.payload_len);
   }
 };

@@ -3,7 +3,6 @@
 // tcplife's documented deviations, validity checks, RTT and vantage point.
 // Conversations are built frame by frame with packet_builder.
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -38,17 +37,19 @@ struct Conv {
   bool ts = false;  // add TCP timestamps (TSval = time in ms)
 
   // Appends a frame `dt_us` after the previous one; returns its frame number.
-  std::uint64_t add(bool from_client, Tcp t, std::int64_t dt_us, std::optional<std::uint16_t> id = {}) {
+  std::uint64_t add(bool from_client, Tcp t, std::int64_t dt_us,
+                    std::optional<std::uint16_t> id = {}) {
     now_ns += dt_us * 1000;
     t.sport = from_client ? kCport : kSport;
     t.dport = from_client ? kSport : kCport;
     if (ts && t.options.bytes.empty()) {
-      t.options.nop().nop().ts(static_cast<std::uint32_t>(now_ns / 1'000'000 % 100000000),
-                               0);
+      t.options.nop().nop().ts(static_cast<std::uint32_t>(now_ns / 1'000'000 % 100000000), 0);
     }
     const std::uint16_t ipid = id ? *id : (from_client ? cid++ : sid++);
-    Frame f = build(Eth{}, Ipv4{.src = from_client ? "10.0.0.1" : "10.0.0.2",
-                                .dst = from_client ? "10.0.0.2" : "10.0.0.1", .id = ipid},
+    Frame f = build(Eth{},
+                    Ipv4{.src = from_client ? "10.0.0.1" : "10.0.0.2",
+                         .dst = from_client ? "10.0.0.2" : "10.0.0.1",
+                         .id = ipid},
                     std::move(t));
     f.ts = core::Timestamp{now_ns};
     f.index = frames.size();
@@ -63,18 +64,28 @@ struct Conv {
   }
   // SYN, SYN-ACK, ACK with window scale 0 and SACK: rtt_us is the full round trip.
   void handshake(std::int64_t rtt_us = 10000, std::uint16_t wnd = 65535) {
-    c({.seq = kCisn, .flags = flag::kSyn, .window = wnd,
-       .options = TcpOpts{}.mss(1460).sack_perm().ws(0)}, 0);
-    s({.seq = kSisn, .ack = kCisn + 1, .flags = flag::kSyn | flag::kAck, .window = wnd,
-       .options = TcpOpts{}.mss(1460).sack_perm().ws(0)}, rtt_us - 100);
+    c({.seq = kCisn,
+       .flags = flag::kSyn,
+       .window = wnd,
+       .options = TcpOpts{}.mss(1460).sack_perm().ws(0)},
+      0);
+    s({.seq = kSisn,
+       .ack = kCisn + 1,
+       .flags = flag::kSyn | flag::kAck,
+       .window = wnd,
+       .options = TcpOpts{}.mss(1460).sack_perm().ws(0)},
+      rtt_us - 100);
     c({.seq = kCisn + 1, .ack = kSisn + 1, .window = wnd}, 100);
   }
 };
 
 // Client data at relative offset `off` (0 = first data byte), acking server byte 1.
 Tcp cdata(std::uint32_t off, std::size_t len, std::uint16_t wnd = 65535) {
-  return {.seq = kCisn + 1 + off, .ack = kSisn + 1, .flags = flag::kAck | flag::kPsh,
-          .window = wnd, .payload_len = len};
+  return {.seq = kCisn + 1 + off,
+          .ack = kSisn + 1,
+          .flags = flag::kAck | flag::kPsh,
+          .window = wnd,
+          .payload_len = len};
 }
 // Server ACK of client data up to relative offset `off`.
 Tcp sack_of(std::uint32_t off, std::uint16_t wnd = 65535, TcpOpts o = {}) {
@@ -82,7 +93,7 @@ Tcp sack_of(std::uint32_t off, std::uint16_t wnd = 65535, TcpOpts o = {}) {
 }
 
 // What a test needs of a finished connection (Connection itself is move-only).
-struct Snap {
+struct ConnSnap {
   tcp::Side client = tcp::Side::Lo;
   std::vector<tcp::Anomaly> anomalies;
   std::vector<tcp::AnomalyCount> counts;
@@ -109,13 +120,13 @@ struct Snap {
 
 struct Result final : analyze::VerdictSink, tcp::ConnectionSink {
   std::map<std::uint64_t, analyze::SegmentVerdict> v;  // by frame
-  std::vector<Snap> conns;
+  std::vector<ConnSnap> conns;
   void on_verdict(const tcp::Connection&, tcp::Side, const decode::Segment& seg,
                   const analyze::SegmentVerdict& x) override {
     v[seg.index + 1] = x;
   }
   void on_connection(const tcp::Connection& c) override {
-    Snap s;
+    ConnSnap s;
     s.client = c.client;
     s.anomalies = c.anomalies;
     s.counts = c.anomaly_counts;
@@ -144,7 +155,7 @@ struct Result final : analyze::VerdictSink, tcp::ConnectionSink {
     const auto it = v.find(frame);
     return it == v.end() ? Deviation::None : it->second.deviation;
   }
-  [[nodiscard]] const Snap& conn() const {
+  [[nodiscard]] const ConnSnap& conn() const {
     REQUIRE(conns.size() == 1);
     return conns.front();
   }
@@ -164,7 +175,7 @@ Result run(const Conv& cv) {
   return r;
 }
 
-std::string detail_of(const Snap& c, tcp::AnomalyKind k) {
+std::string detail_of(const ConnSnap& c, tcp::AnomalyKind k) {
   for (const tcp::Anomaly& a : c.anomalies) {
     if (a.kind != k) continue;
     std::string out;
@@ -231,11 +242,13 @@ TEST_CASE("analyze: reordering within the iRTT is out-of-order, and the IP ID co
           "[analyze]") {
   Conv cv;
   cv.handshake(20000);
-  for (std::uint32_t i = 0; i < 5; ++i) cv.s({.seq = kSisn + 1 + i * 100, .ack = kCisn + 1, .payload_len = 100}, 100);
+  for (std::uint32_t i = 0; i < 5; ++i)
+    cv.s({.seq = kSisn + 1 + i * 100, .ack = kCisn + 1, .payload_len = 100}, 100);
   // server segment 5 was held back by the network: 6 arrives first
   const std::uint16_t late_id = cv.sid++;
   const auto lost = cv.s({.seq = kSisn + 1 + 600, .ack = kCisn + 1, .payload_len = 100}, 100);
-  const auto ooo = cv.s({.seq = kSisn + 1 + 500, .ack = kCisn + 1, .payload_len = 100}, 2000, late_id);
+  const auto ooo =
+      cv.s({.seq = kSisn + 1 + 500, .ack = kCisn + 1, .payload_len = 100}, 2000, late_id);
   const Result r = run(cv);
   CHECK(r.has(lost, K::LostSegment));
   CHECK(r.ws(ooo, K::OutOfOrder));
@@ -248,7 +261,8 @@ TEST_CASE("analyze: an old sequence number with a newer IP ID is a resend, not r
           "[analyze]") {
   Conv cv;
   cv.handshake(20000);
-  for (std::uint32_t i = 0; i < 6; ++i) cv.s({.seq = kSisn + 1 + i * 100, .ack = kCisn + 1, .payload_len = 100}, 100);
+  for (std::uint32_t i = 0; i < 6; ++i)
+    cv.s({.seq = kSisn + 1 + i * 100, .ack = kCisn + 1, .payload_len = 100}, 100);
   // 2 ms later (within the 20 ms iRTT) the first segment again, newly numbered
   const auto re = cv.s({.seq = kSisn + 1, .ack = kCisn + 1, .payload_len = 100}, 2000);
   const Result r = run(cv);
@@ -264,8 +278,10 @@ TEST_CASE("analyze: an older TSval turns Wireshark's retransmission into out-of-
   Conv cv;
   cv.handshake(2000);
   const auto seg = [](std::uint32_t off, std::uint32_t tsval) {
-    return Tcp{.seq = kSisn + 1 + off, .ack = kCisn + 1,
-               .options = TcpOpts{}.nop().nop().ts(tsval, 0), .payload_len = 100};
+    return Tcp{.seq = kSisn + 1 + off,
+               .ack = kCisn + 1,
+               .options = TcpOpts{}.nop().nop().ts(tsval, 0),
+               .payload_len = 100};
   };
   for (std::uint32_t i = 0; i < 5; ++i) cv.s(seg(i * 100, 10 + i), 100);
   cv.s(seg(600, 16), 100);
@@ -300,8 +316,10 @@ TEST_CASE("analyze: TSval order decides when IP IDs cannot (IPv6-like: all zero)
   cv.ts = true;
   cv.handshake(20000);
   for (std::uint32_t i = 0; i < 3; ++i)
-    cv.s({.seq = kSisn + 1 + i * 100, .ack = kCisn + 1, .payload_len = 100}, 1000, std::uint16_t{0});
-  const auto re = cv.s({.seq = kSisn + 1, .ack = kCisn + 1, .payload_len = 100}, 3000, std::uint16_t{0});
+    cv.s({.seq = kSisn + 1 + i * 100, .ack = kCisn + 1, .payload_len = 100}, 1000,
+         std::uint16_t{0});
+  const auto re =
+      cv.s({.seq = kSisn + 1, .ack = kCisn + 1, .payload_len = 100}, 3000, std::uint16_t{0});
   const Result r = run(cv);
   CHECK(r.ws(re, K::OutOfOrder));
   CHECK(r.classes(re) == bit(K::Retransmission));
@@ -332,9 +350,8 @@ TEST_CASE("analyze: an identical copy right after the original is a network dupl
   const Result r = run(cv);
   CHECK(r.classes(dup) == bit(K::NetworkDuplicate));
   CHECK(r.dev(dup) == Deviation::NetworkDuplicate);
-  CHECK(detail_of(r.conn(), tcp::AnomalyKind::NetworkDuplicate).find("exact copy of frame " +
-                                                                     std::to_string(orig)) !=
-        std::string::npos);
+  CHECK(detail_of(r.conn(), tcp::AnomalyKind::NetworkDuplicate)
+            .find("exact copy of frame " + std::to_string(orig)) != std::string::npos);
   CHECK(r.count(tcp::AnomalyKind::Retransmission) == 0);
 }
 
@@ -377,7 +394,8 @@ TEST_CASE("analyze: zero window, a Linux probe, its answer and the window update
   CHECK(r.has(answer, K::ZeroWindow));
   CHECK(r.has(answer, K::ZeroWindowProbeAck));
   CHECK(r.classes(wu) == bit(K::WindowUpdate));
-  CHECK(detail_of(r.conn(), tcp::AnomalyKind::WindowUpdate) == "window 0 -> 8000 with the same ack 1001");
+  CHECK(detail_of(r.conn(), tcp::AnomalyKind::WindowUpdate) ==
+        "window 0 -> 8000 with the same ack 1001");
   CHECK(detail_of(r.conn(), tcp::AnomalyKind::ZeroWindowProbe) ==
         "no data at seq 1000 (one below the next) into the peer's zero window");
 }
@@ -443,7 +461,7 @@ TEST_CASE("analyze: a receiver pulling its right edge back shrinks the window", 
   Conv cv;
   cv.handshake(10000, 8000);
   cv.c(cdata(0, 1000));
-  cv.s(sack_of(1000, 8000), 10000);  // edge 9001
+  cv.s(sack_of(1000, 8000), 10000);                // edge 9001
   const auto sh = cv.s(sack_of(2000, 1000), 100);  // edge 3001, ack moved on: a 6000 B shrink
   const Result r = run(cv);
   CHECK(r.has(sh, K::WindowShrink));
@@ -456,9 +474,14 @@ TEST_CASE("analyze: SACK blocks that cannot be right", "[analyze]") {
   cv.handshake(10000, 4000);
   cv.c(cdata(0, 1000));
   cv.c(cdata(1000, 1000));
-  const auto bad = cv.s(sack_of(1000, 4000, TcpOpts{}.nop().nop().sack({{kCisn + 1 + 1500, kCisn + 1 + 1200}})), 10000);
-  const auto beyond = cv.s(sack_of(1000, 4000, TcpOpts{}.nop().nop().sack({{kCisn + 1 + 1000, kCisn + 1 + 90000}})), 100);
-  const auto dsack = cv.s(sack_of(1000, 4000, TcpOpts{}.nop().nop().sack({{kCisn + 1 + 0, kCisn + 1 + 500}})), 100);
+  const auto bad =
+      cv.s(sack_of(1000, 4000, TcpOpts{}.nop().nop().sack({{kCisn + 1 + 1500, kCisn + 1 + 1200}})),
+           10000);
+  const auto beyond =
+      cv.s(sack_of(1000, 4000, TcpOpts{}.nop().nop().sack({{kCisn + 1 + 1000, kCisn + 1 + 90000}})),
+           100);
+  const auto dsack = cv.s(
+      sack_of(1000, 4000, TcpOpts{}.nop().nop().sack({{kCisn + 1 + 0, kCisn + 1 + 500}})), 100);
   const Result r = run(cv);
   CHECK(r.has(bad, K::SackOutOfWindow));
   CHECK(r.has(beyond, K::SackOutOfWindow));
@@ -490,11 +513,13 @@ TEST_CASE("analyze: TSval echoes give RTT samples", "[analyze]") {
   Conv cv;
   cv.handshake(10000);
   for (int i = 0; i < 4; ++i) {
-    cv.c({.seq = kCisn + 1 + static_cast<std::uint32_t>(i) * 100, .ack = kSisn + 1,
+    cv.c({.seq = kCisn + 1 + static_cast<std::uint32_t>(i) * 100,
+          .ack = kSisn + 1,
           .options = TcpOpts{}.nop().nop().ts(100 + static_cast<std::uint32_t>(i), 7),
           .payload_len = 100},
          5000);
-    cv.s({.seq = kSisn + 1, .ack = kCisn + 1 + static_cast<std::uint32_t>(i + 1) * 100,
+    cv.s({.seq = kSisn + 1,
+          .ack = kCisn + 1 + static_cast<std::uint32_t>(i + 1) * 100,
           .options = TcpOpts{}.nop().nop().ts(7, 100 + static_cast<std::uint32_t>(i))},
          3000);
   }
@@ -534,8 +559,11 @@ TEST_CASE("analyze: vantage point from the handshake halves", "[analyze]") {
   const auto where = [](std::int64_t syn_to_synack_us, std::int64_t synack_to_ack_us) {
     Conv cv;
     cv.c({.seq = kCisn, .flags = flag::kSyn, .options = TcpOpts{}.mss(1460)}, 0);
-    cv.s({.seq = kSisn, .ack = kCisn + 1, .flags = flag::kSyn | flag::kAck,
-          .options = TcpOpts{}.mss(1460)}, syn_to_synack_us);
+    cv.s({.seq = kSisn,
+          .ack = kCisn + 1,
+          .flags = flag::kSyn | flag::kAck,
+          .options = TcpOpts{}.mss(1460)},
+         syn_to_synack_us);
     cv.c({.seq = kCisn + 1, .ack = kSisn + 1}, synack_to_ack_us);
     const Result r = run(cv);
     return r.conn().vantage;
@@ -590,4 +618,54 @@ TEST_CASE("analyze: the JSON analysis object", "[analyze]") {
   CHECK(j["analysis"]["server"]["resent_bytes"] == 0);
   CHECK(j["analysis"]["client"]["rtt"]["samples"] == 0);  // the only data was resent (Karn)
   CHECK(j["analysis"]["server"]["rtt"]["min"].is_null());
+}
+
+TEST_CASE("analyze: hostile segment streams never break the analysis", "[analyze]") {
+  // Random flags, sequence and ack numbers near and far, windows, SACK blocks
+  // and timestamps on one 4-tuple (seeded: the same every run). ASan/UBSan
+  // builds check the arithmetic; the verdicts must stay within the classes.
+  std::uint64_t x = 0x9e3779b97f4a7c15ull;
+  const auto rnd = [&x]() {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  Conv cv;
+  std::uint32_t cseq = 0xfffff000u, sseq = 7;
+  for (int i = 0; i < 3000; ++i) {
+    const bool from_client = (rnd() & 1) != 0;
+    std::uint32_t& own = from_client ? cseq : sseq;
+    const std::uint32_t peer = from_client ? sseq : cseq;
+    const std::uint64_t r = rnd();
+    Tcp t;
+    t.flags = static_cast<std::uint16_t>(r & 0x1ff);
+    if ((r >> 9) % 4 != 0) t.flags = flag::kAck | ((r >> 11) % 5 == 0 ? flag::kPsh : 0);
+    const auto jitter = static_cast<std::uint32_t>((r >> 16) % 5000);
+    t.seq = (r >> 20) % 7 == 0 ? static_cast<std::uint32_t>(rnd()) : own - 2000 + jitter;
+    t.ack = (r >> 24) % 9 == 0 ? static_cast<std::uint32_t>(rnd()) : peer - 1000 + jitter;
+    t.window = static_cast<std::uint16_t>((r >> 28) % 4 == 0 ? 0 : (r >> 32) & 0xffff);
+    t.payload_len = (r >> 48) % 3 == 0 ? 0 : (r >> 50) % 1400;
+    if ((r >> 60) % 2 == 0) {
+      t.options.nop().nop().ts(static_cast<std::uint32_t>(rnd()),
+                               static_cast<std::uint32_t>(rnd()));
+      t.options.nop().nop().sack(
+          {{peer - jitter, peer + jitter * 3}, {static_cast<std::uint32_t>(rnd()), peer}});
+    }
+    if ((t.flags & flag::kSyn) != 0 && (r >> 62) != 0)
+      t.options = TcpOpts{}.mss(1460).ws(static_cast<std::uint8_t>(r % 16));
+    own += static_cast<std::uint32_t>(t.payload_len);
+    cv.add(from_client, std::move(t), static_cast<std::int64_t>((r >> 40) % 3000) - 100);
+  }
+  Result r;
+  analyze::SeqAnalyzer an(&r);
+  tcp::Tracker tr(tcp::TrackerOptions{}, r, &an);
+  decode::Segment seg;
+  for (const Frame& f : cv.frames)
+    if (decode::decode(f.view(), seg) == decode::Status::Ok) tr.process(seg);
+  tr.finish();
+  CHECK_FALSE(r.conns.empty());
+  for (const auto& [frame, v] : r.v) CHECK(v.classes < (1u << analyze::kSegClasses));
+  for (const ConnSnap& s : r.conns)
+    CHECK(nlohmann::json::parse(s.analysis_json).contains("analysis"));
 }

@@ -26,11 +26,12 @@ enum class SegClass : std::uint8_t {
   KeepAlive,               // tcp.analysis.keep_alive
   KeepAliveAck,            // tcp.analysis.keep_alive_ack
   // tcplife only
-  NetworkDuplicate,        // an exact copy of the previous segment (same IP ID): duplicated in the network
-  SeqOutOfWindow,          // data beyond the right edge of any window the receiver advertised
-  AckOutOfRange,           // acknowledges data never sent, or more than a window behind (RFC 5961 §5.2)
-  WindowShrink,            // the receiver moved its window's right edge left (RFC 9293 §3.8.6)
-  SackOutOfWindow,         // a SACK block that cannot be right (malformed, past the window, far behind)
+  NetworkDuplicate,  // an exact copy of the previous segment (same IP ID): duplicated in the
+                     // network
+  SeqOutOfWindow,    // data beyond the right edge of any window the receiver advertised
+  AckOutOfRange,     // acknowledges data never sent, or more than a window behind (RFC 5961 §5.2)
+  WindowShrink,      // the receiver moved its window's right edge left (RFC 9293 §3.8.6)
+  SackOutOfWindow,   // a SACK block that cannot be right (malformed, past the window, far behind)
   kCount
 };
 inline constexpr std::size_t kSegClasses = static_cast<std::size_t>(SegClass::kCount);
@@ -45,14 +46,19 @@ tcp::AnomalyKind seg_class_kind(SegClass k) noexcept;
 // (docs/analysis.md explains each).
 enum class Deviation : std::uint8_t {
   None,
-  SentAfterHighest,      // Wireshark: out-of-order; IP ID/TSval show it was sent after the highest segment
-  SentBeforeHighest,     // Wireshark: (fast) retransmission; IP ID/TSval show it was sent before: reordering
-  SenderSideCapture,     // Wireshark: out-of-order; the capture is at the sender, where reordering cannot show
-  NetworkDuplicate,      // Wireshark: (spurious) retransmission; same IP ID as the original: a network copy
-  ProbeIntoZeroWindow,   // Wireshark: keep-alive; it probes a zero window (Linux probes with seq = una - 1)
-  ProbeAck,              // Wireshark: nothing; it answers such a zero-window probe
-  NoWindowSeen,          // Wireshark: zero-window probe, though the peer never advertised any window
-  OooThreshold,          // no iRTT: the out-of-order time limit came from RTT samples, not a fixed 3 ms
+  SentAfterHighest,   // Wireshark: out-of-order; IP ID/TSval show it was sent after the highest
+                      // segment
+  SentBeforeHighest,  // Wireshark: (fast) retransmission; IP ID/TSval show it was sent before:
+                      // reordering
+  SenderSideCapture,  // Wireshark: out-of-order; the capture is at the sender, where reordering
+                      // cannot show
+  NetworkDuplicate,   // Wireshark: (spurious) retransmission; same IP ID as the original: a network
+                      // copy
+  ProbeIntoZeroWindow,  // Wireshark: keep-alive; it probes a zero window (Linux probes with seq =
+                        // una - 1)
+  ProbeAck,             // Wireshark: nothing; it answers such a zero-window probe
+  NoWindowSeen,         // Wireshark: zero-window probe, though the peer never advertised any window
+  OooThreshold,  // no iRTT: the out-of-order time limit came from RTT samples, not a fixed 3 ms
   FastRetransmitWindow,  // the fast-retransmission time limit was widened by the RTT to the sender
   RstSequence,           // Wireshark: retransmission; only a RST had a higher sequence number
   kCount
@@ -63,7 +69,8 @@ std::string_view deviation_name(Deviation d) noexcept;
 struct SegmentVerdict {
   std::uint32_t classes = 0;    // bit(SegClass): tcplife's verdict
   std::uint32_t wireshark = 0;  // bit(SegClass), Wireshark's rules alone (first 14 classes only)
-  std::uint32_t dupack_num = 0; // with DupAck: its number in the series (Wireshark's duplicate_ack_num)
+  std::uint32_t dupack_num =
+      0;  // with DupAck: its number in the series (Wireshark's duplicate_ack_num)
   Deviation deviation = Deviation::None;
 };
 

@@ -15,7 +15,7 @@ std::string_view vantage_name(Vantage v) noexcept;  // "unknown", "client_side",
 
 struct VantageInfo {
   Vantage where = Vantage::Unknown;
-  bool have_halves = false;  // the three handshake packets were timed
+  bool have_halves = false;           // the three handshake packets were timed
   std::int64_t syn_to_synack_ns = 0;  // latest SYN -> latest SYN-ACK before the ACK
   std::int64_t synack_to_ack_ns = 0;  // that SYN-ACK -> the first pure ACK
 };

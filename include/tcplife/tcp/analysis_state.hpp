@@ -25,14 +25,16 @@ struct RttStats {
 
 // Bits of SegAnalysisEndpoint::flags.
 namespace seg_flag {
-inline constexpr std::uint8_t kTimed = 0x01;       // timed_end/timed_us hold a data segment being timed
-inline constexpr std::uint8_t kTsPending = 0x02;   // ts_val/ts_us hold a TSval waiting for its echo
-inline constexpr std::uint8_t kTsSeen = 0x04;      // this side sent a TSval (ts_val is the last sampled one)
-inline constexpr std::uint8_t kNextTs = 0x08;      // nextseq_tsval is valid
-inline constexpr std::uint8_t kEdge = 0x10;        // right_edge/max_window hold a window this side advertised
-inline constexpr std::uint8_t kHsSeen = 0x20;      // hs_us holds this side's latest SYN or SYN-ACK
-inline constexpr std::uint8_t kIrtt = 0x40;        // irtt_us is set (stored in both endpoints)
-inline constexpr std::uint8_t kHsSyn = 0x80;       // hs_us is a pure SYN (not a SYN-ACK)
+inline constexpr std::uint8_t kTimed = 0x01;  // timed_end/timed_us hold a data segment being timed
+inline constexpr std::uint8_t kTsPending = 0x02;  // ts_val/ts_us hold a TSval waiting for its echo
+inline constexpr std::uint8_t kTsSeen =
+    0x04;  // this side sent a TSval (ts_val is the last sampled one)
+inline constexpr std::uint8_t kNextTs = 0x08;  // nextseq_tsval is valid
+inline constexpr std::uint8_t kEdge =
+    0x10;  // right_edge/max_window hold a window this side advertised
+inline constexpr std::uint8_t kHsSeen = 0x20;  // hs_us holds this side's latest SYN or SYN-ACK
+inline constexpr std::uint8_t kIrtt = 0x40;    // irtt_us is set (stored in both endpoints)
+inline constexpr std::uint8_t kHsSyn = 0x80;   // hs_us is a pure SYN (not a SYN-ACK)
 }  // namespace seg_flag
 
 // One endpoint as a sender of segments (and of the ACKs/windows it returns).
@@ -53,27 +55,27 @@ struct SegAnalysisEndpoint {
   std::uint32_t data_nextseq = 0;     // like nextseq, but RSTs do not move it (0: unset)
 
   // The receive window this side advertised, as an edge in the peer's space.
-  std::uint32_t right_edge = 0;       // highest ack + scaled window
-  std::uint32_t max_window = 0;       // largest scaled window (the peer's MAX.SND.WND)
+  std::uint32_t right_edge = 0;  // highest ack + scaled window
+  std::uint32_t max_window = 0;  // largest scaled window (the peer's MAX.SND.WND)
 
   // RTT: one data segment timed at a time (Karn), one TSval awaiting its echo.
   std::uint32_t timed_end = 0;
   std::uint32_t timed_us = 0;
   std::uint32_t ts_val = 0;
   std::uint32_t ts_us = 0;
-  std::uint32_t hs_us = 0;            // latest SYN / SYN-ACK sent before the handshake ACK
-  std::uint32_t irtt_us = 0;          // Wireshark's iRTT: latest pure SYN -> first pure ACK
-  RttStats rtt;                       // data sent by this side -> the peer's covering ACK
-  RttStats ts_rtt;                    // TSval sent by this side -> the peer's first echo
+  std::uint32_t hs_us = 0;    // latest SYN / SYN-ACK sent before the handshake ACK
+  std::uint32_t irtt_us = 0;  // Wireshark's iRTT: latest pure SYN -> first pure ACK
+  RttStats rtt;               // data sent by this side -> the peer's covering ACK
+  RttStats ts_rtt;            // TSval sent by this side -> the peer's first echo
 
-  std::uint16_t window = 0;           // raw window field of this side's latest segment
-  std::uint16_t last_classes = 0;     // class bits of this side's latest segment (kLast*)
-  std::uint16_t nextseq_ipid = 0;     // IPv4 ID of the segment that set nextseq
-  std::int16_t dupacks = 0;           // Wireshark's dupacknum (-1: neutralised by ACKed-unseen)
-  std::uint8_t ipid_up = 0;           // IPv4 IDs seen rising with the sequence (saturating)
-  std::uint8_t ipid_other = 0;        // ... seen doing anything else (saturating)
-  std::uint8_t flags = 0;             // seg_flag::*
-  std::uint32_t resent_bytes = 0;     // payload classed (fast/spurious) retransmission; saturates
+  std::uint16_t window = 0;        // raw window field of this side's latest segment
+  std::uint16_t last_classes = 0;  // class bits of this side's latest segment (kLast*)
+  std::uint16_t nextseq_ipid = 0;  // IPv4 ID of the segment that set nextseq
+  std::int16_t dupacks = 0;        // Wireshark's dupacknum (-1: neutralised by ACKed-unseen)
+  std::uint8_t ipid_up = 0;        // IPv4 IDs seen rising with the sequence (saturating)
+  std::uint8_t ipid_other = 0;     // ... seen doing anything else (saturating)
+  std::uint8_t flags = 0;          // seg_flag::*
+  std::uint32_t resent_bytes = 0;  // payload classed (fast/spurious) retransmission; saturates
 };
 
 static_assert(sizeof(SegAnalysisEndpoint) <= 160, "per-endpoint analysis state must stay small");
