@@ -316,9 +316,11 @@ def f_pcapng(out):
     bad = mp.pcapng_epb(0, BASE * 1000000, frames[3])
     write(out, "pcapng_block_len_unaligned.pcapng",
           good + bad[:4] + struct.pack("<I", len(bad) + 1) + bad[8:])
-    record("pcapng_block_len_unaligned.pcapng", 3, 3, 3, stderr="corrupt pcapng block (type 6, length 201)")
+    record("pcapng_block_len_unaligned.pcapng", 3, 3, 3,
+           stderr="corrupt pcapng block (type 6, length 201)")
     write(out, "pcapng_block_len_tiny.pcapng", good + struct.pack("<II", 6, 8) + b"\x00" * 8)
-    record("pcapng_block_len_tiny.pcapng", 3, 3, 3, stderr="corrupt pcapng block (type 6, length 8)")
+    record("pcapng_block_len_tiny.pcapng", 3, 3, 3,
+           stderr="corrupt pcapng block (type 6, length 8)")
     write(out, "pcapng_block_len_mismatch.pcapng", good + bad[:-4] + struct.pack("<I", 12))
     record("pcapng_block_len_mismatch.pcapng", 3, 3, 3, stderr="pcapng block lengths disagree")
     # A block claiming 60 MiB in a file of a few hundred bytes.

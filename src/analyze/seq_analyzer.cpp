@@ -174,15 +174,19 @@ WsResult wireshark_rules(const Connection& c, Side from, SegAnalysisEndpoint& F,
     F.lastnondupack = s.frame;
     F.dupacks = 0;
   }
+  // ACKed unseen segment. As TShark 4.0 behaves (checked frame by frame):
+  // the mark moves to the peer's nextseq so one hole is reported once, and a
+  // run of ACKs while the peer sends nothing is reported once (the peer's
+  // dup-ACK counter is parked at -1 until its ack changes).
   if (R.maxseqtobeacked != 0 && seq_gt(s.ack, R.maxseqtobeacked) && s.ackf) {
     w.unseen_limit = R.maxseqtobeacked;
     if (R.maxseqtobeacked > R.nextseq) {  // a plain comparison in Wireshark too
-      R.maxseqtobeacked = R.nextseq;
       set(K::AckUnseen);
     } else {
       if (R.dupacks == 0) set(K::AckUnseen);
       R.dupacks = -1;
     }
+    R.maxseqtobeacked = R.nextseq;
   }
   // Retransmission, fast retransmission, spurious, out-of-order: a segment
   // with data (or SYN/FIN) that does not advance the sequence number.

@@ -71,7 +71,8 @@ class ChunkSplitter {
  public:
   static constexpr std::string_view kMagic{"\1PKT", 4};
 
-  ChunkSplitter(const std::uint8_t* data, std::size_t size) noexcept : p_(data), end_(data + size) {}
+  ChunkSplitter(const std::uint8_t* data, std::size_t size) noexcept
+      : p_(data), end_(data + size) {}
 
   // Next chunk (possibly empty); false when the input is used up.
   bool next(const std::uint8_t*& chunk, std::size_t& len) noexcept {

@@ -56,13 +56,23 @@ std::int64_t next_time(std::int64_t now, std::uint8_t code) {
     t -= std::int64_t{code - 0xc0} * 1'000'000;
   } else {
     switch (code & 0x0f) {
-      case 0: return kMinTs;
-      case 1: return kMaxTs;
-      case 2: return 0;
-      case 3: return -1;
-      case 4: t += 7201 * kNsPerSec; break;  // past the established idle timeout
-      case 5: t -= 7201 * kNsPerSec; break;
-      default: t += std::int64_t{code & 0x0f} * 61 * kNsPerSec; break;
+      case 0:
+        return kMinTs;
+      case 1:
+        return kMaxTs;
+      case 2:
+        return 0;
+      case 3:
+        return -1;
+      case 4:
+        t += 7201 * kNsPerSec;
+        break;  // past the established idle timeout
+      case 5:
+        t -= 7201 * kNsPerSec;
+        break;
+      default:
+        t += std::int64_t{code & 0x0f} * 61 * kNsPerSec;
+        break;
     }
   }
   return std::min(std::max(t, kMinTs), kMaxTs);
@@ -104,16 +114,16 @@ class PcapngWriter {
     block(1, [this, linktype] {
       u16(static_cast<std::uint16_t>(linktype));
       u16(0);
-      u32(0);           // snaplen: none
-      u16(9);           // if_tsresol
+      u32(0);  // snaplen: none
+      u16(9);  // if_tsresol
       u16(1);
-      u32(9);           // 10^-9, padded
-      u16(14);          // if_tsoffset: seconds added to every time
+      u32(9);   // 10^-9, padded
+      u16(14);  // if_tsoffset: seconds added to every time
       u16(8);
       const auto offset = static_cast<std::uint64_t>(kMinTs / kNsPerSec);
       u32(static_cast<std::uint32_t>(offset));
       u32(static_cast<std::uint32_t>(offset >> 32));
-      u32(0);           // opt_endofopt
+      u32(0);  // opt_endofopt
     });
     return static_cast<std::uint32_t>(ifaces_.size() - 1);
   }
@@ -223,8 +233,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.tracker.max_connections = kMaxConns[(cfg_bits >> 2) & 3];
   if ((cfg_bits & 0x10) != 0) {
     cfg.tracker.close_linger_ns = 0;
-    cfg.tracker.idle_handshake_ns = cfg.tracker.idle_established_ns =
-        cfg.tracker.idle_closing_ns = kNsPerSec;
+    cfg.tracker.idle_handshake_ns = cfg.tracker.idle_established_ns = cfg.tracker.idle_closing_ns =
+        kNsPerSec;
   }
   cfg.verify_checksums = (cfg_bits & 0x20) != 0;
   if ((cfg_bits & 0x80) != 0) {

@@ -95,8 +95,8 @@ double syn_flood(Engine& e, std::uint32_t n, std::int64_t gap_ns, std::size_t bo
   std::size_t worst = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     const std::uint32_t src = 0x0A000000u + i;  // 10.0.0.0/8, one source each
-    e.tracker.process(segment(src, static_cast<std::uint16_t>(1024 + i % 60000), 0xC0000201u,
-                              80, i * 2654435761u, 0, fl::kSyn, 0, kT0 + i * gap_ns, i));
+    e.tracker.process(segment(src, static_cast<std::uint16_t>(1024 + i % 60000), 0xC0000201u, 80,
+                              i * 2654435761u, 0, fl::kSyn, 0, kT0 + i * gap_ns, i));
     worst = std::max(worst, e.tracker.open_connections());
   }
   e.tracker.finish();
@@ -115,9 +115,8 @@ double out_of_order(Engine& e, std::uint32_t n) {
   std::uint64_t idx = 0;
   auto send = [&](bool from_client, std::uint32_t seq, std::uint32_t ack, std::uint16_t flags,
                   std::uint32_t len) {
-    e.tracker.process(from_client
-                          ? segment(c, 40000, s, 80, seq, ack, flags, len, t, idx++)
-                          : segment(s, 80, c, 40000, seq, ack, flags, len, t, idx++));
+    e.tracker.process(from_client ? segment(c, 40000, s, 80, seq, ack, flags, len, t, idx++)
+                                  : segment(s, 80, c, 40000, seq, ack, flags, len, t, idx++));
     t += 10'000;  // 10 us
   };
   const auto t0 = std::chrono::steady_clock::now();
@@ -168,8 +167,7 @@ TEST_CASE("bounds: without a cap, the handshake timeout bounds a SYN flood", "[b
   CHECK(e.sink.count == 120'000);
 }
 
-TEST_CASE("bounds: a scan of all 65 535 ports is reported connection by connection",
-          "[bounds]") {
+TEST_CASE("bounds: a scan of all 65 535 ports is reported connection by connection", "[bounds]") {
   Engine e;
   std::int64_t t = kT0;
   std::uint64_t idx = 0;
@@ -186,8 +184,7 @@ TEST_CASE("bounds: a scan of all 65 535 ports is reported connection by connecti
   CHECK(e.tracker.stats().peak_open < 65535);  // the 5 s linger let the first ones go
 }
 
-TEST_CASE("bounds: 200 k segments out of order keep one connection's record bounded",
-          "[bounds]") {
+TEST_CASE("bounds: 200 k segments out of order keep one connection's record bounded", "[bounds]") {
   // The record's size must not depend on the connection's length.
   Engine small;
   small.sink.keep_json = true;

@@ -23,8 +23,8 @@
 #include "tcplife/tcp/tracker.hpp"
 
 using nlohmann::json;
-using tcplife::test::RunResult;
 using tcplife::test::run_capture;
+using tcplife::test::RunResult;
 
 namespace {
 
@@ -73,7 +73,9 @@ std::string skipped_text(const json& by_reason) {
   return s.empty() ? "-" : s;
 }
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+std::size_t lines(const std::string& s) {
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
 
 // The checks every run must pass: a known exit code, one stderr line naming
 // the input when it fails, nothing on stdout for an unusable input, and a
