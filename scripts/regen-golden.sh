@@ -17,6 +17,7 @@ formats=(
   "timeline.txt|--color never --timeline"
   "json|--json"
   "ndjson|--format ndjson"
+  "timeline.ndjson|--format ndjson --timeline"
   "conn.log|--format zeek"
 )
 

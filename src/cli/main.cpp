@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 
+#include "tcplife/output/fd_streambuf.hpp"
 #include "tcplife/pipeline.hpp"
 #include "tcplife/source/live.hpp"
 
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
   app.add_option("-f,--format", format, "output format")
       ->check(CLI::IsMember({"text", "json", "ndjson", "zeek"}));
   app.add_flag("--json", json, "same as --format json");
-  app.add_flag("--timeline", cfg.output.timeline, "text: draw each reported connection's packets");
+  app.add_flag("--timeline", cfg.output.timeline, "text: draw each reported connection's packets; json/ndjson: add each connection's event timeline and state durations");
   app.add_option("--timeline-max", cfg.output.timeline_max, "text: packets drawn per connection")
       ->check(CLI::PositiveNumber);
   app.add_option("--conn", conns, "report only these connections: ID or ADDR:PORT-ADDR:PORT")
@@ -206,6 +207,7 @@ int main(int argc, char** argv) {
       {"ndjson", tcplife::output::Format::Ndjson},
       {"zeek", tcplife::output::Format::Zeek}};
   cfg.format = json ? tcplife::output::Format::Json : kFormats.at(format);
+  cfg.output.full_events = cfg.output.timeline;
   cfg.tracker.close_linger_ns = static_cast<std::int64_t>(linger_s * 1e9);
   cfg.global.syn_flood_rate_milli = milli(flood_rate);
   cfg.global.rst_storm_rate_milli = milli(storm_rate);
@@ -232,5 +234,14 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  return tcplife::run(cfg, std::cout, std::cerr);
+  // stdout through a 1 MiB buffer: std::cout's would cost a system call per record.
+  tcplife::output::FdStreambuf outbuf(STDOUT_FILENO);
+  std::ostream out(&outbuf);
+  int rc = tcplife::run(cfg, out, std::cerr);
+  out.flush();
+  if (outbuf.error() != 0) {
+    std::cerr << "tcplife: writing the output failed: " << std::strerror(outbuf.error()) << '\n';
+    if (rc == tcplife::kExitOk || rc == tcplife::kExitPartial) rc = tcplife::kExitInputError;
+  }
+  return rc;
 }

@@ -233,12 +233,14 @@ void write_connection_json(std::string& out, const Connection& c, const OutputOp
       .kv("client", tcp::state_name(c.at(c.client).state))
       .kv("server", tcp::state_name(c.at(c.server()).state))
       .end_object();
-  w.key("state_durations").begin_object();
-  w.key("client");
-  state_durations(w, c.at(c.client));
-  w.key("server");
-  state_durations(w, c.at(c.server()));
-  w.end_object();
+  if (opts.full_events) {
+    w.key("state_durations").begin_object();
+    w.key("client");
+    state_durations(w, c.at(c.client));
+    w.key("server");
+    state_durations(w, c.at(c.server()));
+    w.end_object();
+  }
   w.kv("conn_state", tcp::zeek_conn_state(c));
   w.kv("history", tcp::zeek_history(c));
   w.key("tunnel");

@@ -180,7 +180,8 @@ class JsonSink final : public Sink {
     JsonWriter w(head);
     w.begin_object().kv("schema", kSchema);
     w.key("tool").begin_object().kv("name", "tcplife").kv("version", kVersion).end_object();
-    head.append(",\"connections\":[");
+    w.raw(",\"connections\":[");
+    w.commit();
     out_ << head;
   }
   void on_connection(const tcp::Connection& c) override {
@@ -206,6 +207,7 @@ class JsonSink final : public Sink {
       out_ << (first_ ? "\n" : ",\n") << text;
       first_ = false;
       pending_.erase(pending_.begin());
+      if (opts_.stream) out_.flush();
     }
   }
   void end(const RunSummary& s) override {
@@ -214,7 +216,9 @@ class JsonSink final : public Sink {
     JsonWriter w(doc);
     write_summary(w, info_, s);
     write_global(w, s.global);
-    out_ << doc << "}\n";
+    w.raw("}\n");
+    w.commit();
+    out_ << doc;
     out_.flush();
   }
 
@@ -266,7 +270,7 @@ class NdjsonSink final : public Sink {
     line_.append(rec_, 1, std::string::npos);  // splice the record's fields in
     line_.push_back('\n');
     out_ << line_;
-    out_.flush();
+    if (opts_.stream) out_.flush();
   }
   void end(const RunSummary& s) override {
     std::string doc;
@@ -275,6 +279,7 @@ class NdjsonSink final : public Sink {
     write_summary(w, info_, s);
     write_global(w, s.global);
     w.end_object();
+    w.commit();
     out_ << doc << '\n';
     out_.flush();
   }
@@ -305,7 +310,7 @@ std::unique_ptr<Sink> make_sink(Format f, std::ostream& out, const OutputOptions
     case Format::Ndjson:
       return std::make_unique<NdjsonSink>(out, opts);
     case Format::Zeek:
-      return make_zeek_sink(out);
+      return make_zeek_sink(out, opts.stream);
     default:
       return make_text_sink(out, opts, ladder);
   }

@@ -32,7 +32,7 @@ std::string make_uid(std::uint64_t id) {
 
 class ZeekSink final : public Sink {
  public:
-  explicit ZeekSink(std::ostream& out) : out_(out) {}
+  ZeekSink(std::ostream& out, bool stream) : out_(out), stream_(stream) {}
 
   void begin(const RunInfo&) override {
     out_ << "#separator \\x09\n"
@@ -52,6 +52,7 @@ class ZeekSink final : public Sink {
     tcp::for_each_zeek_row(c, [&](const tcp::ZeekShadow& z) {
       write_row(c, zeek::conn_log_row(z), c.id * 64 + n++);
     });
+    if (stream_) out_.flush();
   }
 
   void write_row(const tcp::Connection& c, const zeek::ConnLogRow& r, std::uint64_t uid_seed) {
@@ -80,6 +81,7 @@ class ZeekSink final : public Sink {
 
  private:
   std::ostream& out_;
+  bool stream_;
   std::string line_;
 };
 
@@ -108,6 +110,8 @@ ConnLogRow conn_log_row(const tcp::ZeekShadow& z) {
 
 }  // namespace zeek
 
-std::unique_ptr<Sink> make_zeek_sink(std::ostream& out) { return std::make_unique<ZeekSink>(out); }
+std::unique_ptr<Sink> make_zeek_sink(std::ostream& out, bool stream) {
+  return std::make_unique<ZeekSink>(out, stream);
+}
 
 }  // namespace tcplife::output

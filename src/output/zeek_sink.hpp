@@ -23,6 +23,6 @@ struct ConnLogRow {
 ConnLogRow conn_log_row(const tcp::ZeekShadow& z);
 }  // namespace zeek
 
-std::unique_ptr<Sink> make_zeek_sink(std::ostream& out);
+std::unique_ptr<Sink> make_zeek_sink(std::ostream& out, bool stream = false);
 
 }  // namespace tcplife::output

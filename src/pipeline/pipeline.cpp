@@ -176,7 +176,11 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
     ladder.emplace(cfg.output.timeline_max, std::move(conns));
   }
   output::LadderRecorder* ladder_ptr = ladder ? &*ladder : nullptr;
-  std::unique_ptr<output::Sink> sink = output::make_sink(cfg.format, out, cfg.output, ladder_ptr);
+  output::OutputOptions oopts = cfg.output;
+  // Live capture and stdin (often a capture piped in) flush each record; a file's
+  // report goes out in large blocks.
+  oopts.stream = oopts.stream || live != nullptr || cfg.input == "-";
+  std::unique_ptr<output::Sink> sink = output::make_sink(cfg.format, out, oopts, ladder_ptr);
   output::RunInfo info{name, src->format(), src->linktypes()};
   sink->begin(info);
 

@@ -20,7 +20,8 @@ json only_connection(const std::string& file) {
 }
 
 std::uint64_t count(const json& c, const char* side, const char* kind) {
-  return c["analysis"][side]["counts"][kind].get<std::uint64_t>();
+  // Only the classes that occurred are listed.
+  return c["analysis"][side]["counts"].value(kind, std::uint64_t{0});
 }
 
 std::uint64_t total(const json& c, const char* kind) {

@@ -249,3 +249,31 @@ TEST_CASE("diff: --baseline compares a capture with a saved report", "[cli][diff
   CHECK(tcplife_cmd("--baseline /nonexistent.json " + testdata("kernel_refused.pcap")).rc ==
         tcplife::kExitInputError);
 }
+
+TEST_CASE("cli: a failed write of the output is reported, exit 1", "[cli]") {
+  // /dev/full fails every write with ENOSPC: the report is lost, and the
+  // exit code and stderr must say so rather than claim success.
+  const Shell s = tcplife_cmd("--json " + testdata("kernel_half_close.pcap") + " >/dev/full");
+  CHECK(s.rc == tcplife::kExitInputError);
+  CHECK(s.err == "tcplife: writing the output failed: No space left on device\n");
+}
+
+TEST_CASE("cli: JSON records are lean by default, --timeline adds events and state times",
+          "[cli][output]") {
+  const auto lean = nlohmann::json::parse(json_of("kernel_half_close.pcap"));
+  const auto full = nlohmann::json::parse(
+      tcplife_cmd("--json --timeline " + testdata("kernel_half_close.pcap")).out);
+  const auto& l = lean["connections"][0];
+  const auto& f = full["connections"][0];
+  CHECK_FALSE(l.contains("events"));
+  CHECK_FALSE(l.contains("state_durations"));
+  REQUIRE(f.contains("events"));
+  CHECK(f["events"].size() == 9);
+  CHECK(f["state_durations"]["client"].contains("FIN_WAIT_2"));
+  // Everything else is the same record.
+  auto g = f;
+  g.erase("events");
+  g.erase("events_dropped");
+  g.erase("state_durations");
+  CHECK(g == l);
+}

@@ -18,7 +18,7 @@ const json& only_connection(const tcplife::test::RunResult& r) {
 }  // namespace
 
 TEST_CASE("kernel: client closes first - four-way close, client ends in TIME_WAIT", "[kernel]") {
-  const auto r = run_capture(testdata("kernel_client_close_first.pcap"));
+  const auto r = run_capture(testdata("kernel_client_close_first.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r);
   CHECK(c["client"]["port"] == 45001);
   CHECK(c["server"]["port"] == 5001);
@@ -36,7 +36,7 @@ TEST_CASE("kernel: client closes first - four-way close, client ends in TIME_WAI
 }
 
 TEST_CASE("kernel: server closes first - the server ends in TIME_WAIT", "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_server_close_first.pcap"));
+  const auto r_c = run_capture(testdata("kernel_server_close_first.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   CHECK(c["teardown"]["first_fin_by"] == "server");
   CHECK(c["teardown"]["time_wait"] == "server");
@@ -46,7 +46,7 @@ TEST_CASE("kernel: server closes first - the server ends in TIME_WAIT", "[kernel
 
 TEST_CASE("kernel: half-close - the server sends 5000 bytes after the client's FIN",
           "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_half_close.pcap"));
+  const auto r_c = run_capture(testdata("kernel_half_close.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   CHECK(c["teardown"]["first_fin_by"] == "client");
   REQUIRE(c["teardown"]["half_close"].is_object());
@@ -58,7 +58,7 @@ TEST_CASE("kernel: half-close - the server sends 5000 bytes after the client's F
 }
 
 TEST_CASE("kernel: RST abort by the client (SO_LINGER 0)", "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_rst_abort_client.pcap"));
+  const auto r_c = run_capture(testdata("kernel_rst_abort_client.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   CHECK(c["outcome"] == "reset");
   CHECK(c["teardown"]["kind"] == "reset");
@@ -70,7 +70,7 @@ TEST_CASE("kernel: RST abort by the client (SO_LINGER 0)", "[kernel]") {
 }
 
 TEST_CASE("kernel: RST abort by the server", "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_rst_abort_server.pcap"));
+  const auto r_c = run_capture(testdata("kernel_rst_abort_server.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   CHECK(c["teardown"]["kind"] == "reset");
   CHECK(c["teardown"]["rst"]["by"] == "server");
@@ -78,7 +78,7 @@ TEST_CASE("kernel: RST abort by the server", "[kernel]") {
 }
 
 TEST_CASE("kernel: closing with unread data makes the kernel send a RST", "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_close_unread_data.pcap"));
+  const auto r_c = run_capture(testdata("kernel_close_unread_data.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   CHECK(c["teardown"]["kind"] == "reset");
   CHECK(c["teardown"]["rst"]["by"] == "server");
@@ -99,7 +99,7 @@ TEST_CASE("kernel: a connection to a closed port is refused", "[kernel]") {
 
 TEST_CASE("kernel: dropped SYNs are retransmitted with the same ISN, one connection",
           "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_syn_dropped.pcap"));
+  const auto r_c = run_capture(testdata("kernel_syn_dropped.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   CHECK(c["outcome"] == "unanswered");
   CHECK(c["handshake"]["syn_retransmits"] == 2);
@@ -109,7 +109,7 @@ TEST_CASE("kernel: dropped SYNs are retransmitted with the same ISN, one connect
 }
 
 TEST_CASE("kernel: dropped SYN-ACKs are retransmitted by the server", "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_synack_dropped.pcap"));
+  const auto r_c = run_capture(testdata("kernel_synack_dropped.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   CHECK(c["handshake"]["synack_retransmits"].get<int>() >= 2);
   CHECK(c["handshake"]["complete"] == false);
@@ -118,7 +118,7 @@ TEST_CASE("kernel: dropped SYN-ACKs are retransmitted by the server", "[kernel]"
 
 TEST_CASE("kernel: crossing FINs are a simultaneous close, both ends in TIME_WAIT",
           "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_simultaneous_close.pcap"));
+  const auto r_c = run_capture(testdata("kernel_simultaneous_close.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   CHECK(c["teardown"]["kind"] == "simultaneous");
   CHECK(c["teardown"]["time_wait"] == "both");
@@ -129,7 +129,7 @@ TEST_CASE("kernel: crossing FINs are a simultaneous close, both ends in TIME_WAI
 }
 
 TEST_CASE("kernel: two bare SYNs crossing are a simultaneous open", "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_simultaneous_open.pcap"));
+  const auto r_c = run_capture(testdata("kernel_simultaneous_open.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   CHECK(c["handshake"]["simultaneous_open"] == true);
   CHECK(c["anomaly_counts"]["simultaneous_open"] == 1);
@@ -137,7 +137,7 @@ TEST_CASE("kernel: two bare SYNs crossing are a simultaneous open", "[kernel]") 
 }
 
 TEST_CASE("kernel: port reuse on one 4-tuple gives numbered instances", "[kernel]") {
-  const auto r = run_capture(testdata("kernel_port_reuse.pcap"));
+  const auto r = run_capture(testdata("kernel_port_reuse.pcap"), tcplife::test::full_records());
   REQUIRE(r.rc == 0);
   const json& conns = r.doc["connections"];
   REQUIRE(conns.size() == 3);
@@ -151,18 +151,18 @@ TEST_CASE("kernel: port reuse on one 4-tuple gives numbered instances", "[kernel
 }
 
 TEST_CASE("kernel: IPv6 clean close and RST abort", "[kernel]") {
-  const auto r_a = run_capture(testdata("kernel_v6_client_close_first.pcap"));
+  const auto r_a = run_capture(testdata("kernel_v6_client_close_first.pcap"), tcplife::test::full_records());
   const json& a = only_connection(r_a);
   CHECK(a["client"]["ip"] == "fd77::1");
   CHECK(a["outcome"] == "closed");
   CHECK(a["teardown"]["time_wait"] == "client");
-  const auto r_b = run_capture(testdata("kernel_v6_rst_abort_client.pcap"));
+  const auto r_b = run_capture(testdata("kernel_v6_rst_abort_client.pcap"), tcplife::test::full_records());
   const json& b = only_connection(r_b);
   CHECK(b["teardown"]["rst"]["by"] == "client");
 }
 
 TEST_CASE("kernel: bulk transfer counts every payload byte once", "[kernel]") {
-  const auto r_c = run_capture(testdata("kernel_bulk.pcap"));
+  const auto r_c = run_capture(testdata("kernel_bulk.pcap"), tcplife::test::full_records());
   const json& c = only_connection(r_c);
   const auto& d = c["data"]["client"];
   CHECK(d["missed_bytes"] == 0);

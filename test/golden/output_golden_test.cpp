@@ -27,6 +27,7 @@ const GoldenFormat kGoldenFormats[] = {
     {"timeline.txt", "--color never --timeline", tcplife::output::Format::Text, true},
     {"json", "--json", tcplife::output::Format::Json, false},
     {"ndjson", "--format ndjson", tcplife::output::Format::Ndjson, false},
+    {"timeline.ndjson", "--format ndjson --timeline", tcplife::output::Format::Ndjson, true},
     {"conn.log", "--format zeek", tcplife::output::Format::Zeek, false},
 };
 
@@ -47,6 +48,7 @@ tcplife::test::RunResult run_relative(const std::string& capture, const GoldenFo
   fs::current_path(TCPLIFE_SOURCE_DIR);
   tcplife::Config cfg;
   cfg.output.timeline = f.timeline;
+  cfg.output.full_events = f.timeline;  // as the command line does
   cfg.output.color = false;
   tcplife::test::RunResult r;
   try {

@@ -70,6 +70,7 @@ TEST_CASE("ndjson: each connection is written and flushed when it ends, the summ
   tcplife::Config cfg;
   cfg.input = path;
   cfg.format = tcplife::output::Format::Ndjson;
+  cfg.output.stream = true;  // as in live capture: each record flushed when written
   REQUIRE(tcplife::run(cfg, out, err) == 0);
   std::istringstream in(buf.str());
   std::vector<json> lines;

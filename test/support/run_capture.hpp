@@ -21,6 +21,14 @@ inline std::string testdata(const std::string& name) {
   return std::string(TCPLIFE_SOURCE_DIR) + "/testdata/pcap/" + name;
 }
 
+// A configuration whose JSON records are complete: the event timeline and
+// the state durations included (--timeline).
+inline Config full_records() {
+  Config cfg;
+  cfg.output.full_events = true;
+  return cfg;
+}
+
 inline RunResult run_capture(const std::string& path, Config cfg = {},
                              output::Format format = output::Format::Json) {
   cfg.input = path;

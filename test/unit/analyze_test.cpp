@@ -136,6 +136,7 @@ struct Result final : analyze::VerdictSink, tcp::ConnectionSink {
     w.begin_object();
     output::write_analysis_json(w, c);
     w.end_object();
+    w.commit();
     conns.push_back(std::move(s));
   }
 
@@ -613,7 +614,7 @@ TEST_CASE("analyze: the JSON analysis object", "[analyze]") {
   CHECK(j["analysis"]["vantage"] == "client_side");
   CHECK(j["analysis"]["irtt"].get<double>() > 0.0099);
   CHECK(j["analysis"]["client"]["counts"]["retransmission"] == 1);
-  CHECK(j["analysis"]["client"]["counts"]["dup_ack"] == 0);
+  CHECK(!j["analysis"]["client"]["counts"].contains("dup_ack"));  // only what occurred
   CHECK(j["analysis"]["client"]["resent_bytes"] == 100);
   CHECK(j["analysis"]["server"]["resent_bytes"] == 0);
   CHECK(j["analysis"]["client"]["rtt"]["samples"] == 0);  // the only data was resent (Karn)

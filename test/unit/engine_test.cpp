@@ -19,7 +19,9 @@ class JsonCollector final : public tcp::ConnectionSink {
  public:
   void on_connection(const tcp::Connection& c) override {
     std::string s;
-    output::write_connection_json(s, c, {});
+    output::OutputOptions full;  // the whole record: events and state durations too
+    full.full_events = true;
+    output::write_connection_json(s, c, full);
     records.push_back(json::parse(s));
   }
   std::vector<json> records;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -8,28 +10,66 @@
 
 namespace tcplife::output {
 
-// Minimal streaming JSON writer into a string buffer: no DOM, keys in the
+// Minimal streaming JSON writer appending to a string: no DOM, keys in the
 // order written, numbers printed from integers (timestamps and durations are
 // fixed-point seconds with 9 decimals; no floating point anywhere).
+//
+// It is the hottest code of JSON output (a record has ~100 keys), so it writes
+// through a raw pointer into room it reserved at the end of `out`: while a
+// writer is alive, `out` holds that reserved room too. Use `out` again only
+// after commit() or the writer's end of life, which trim it to what was
+// written.
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) : out_(out) {}
+  explicit JsonWriter(std::string& out) noexcept : out_(out), used_(out.size()) {}
+  ~JsonWriter() { commit(); }
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
 
-  JsonWriter& begin_object();
-  JsonWriter& end_object();
-  JsonWriter& begin_array();
-  JsonWriter& end_array();
-  JsonWriter& key(std::string_view k);
+  // Trims `out` to exactly what was written; writing may go on afterwards.
+  void commit() { out_.resize(used_); }
+
+  JsonWriter& begin_object() { return open('{'); }
+  JsonWriter& end_object() { return close('}'); }
+  JsonWriter& begin_array() { return open('['); }
+  JsonWriter& end_array() { return close(']'); }
+  // `k` is one of our own identifiers: never escaped.
+  JsonWriter& key(std::string_view k) {
+    char* p = room(k.size() + 4);
+    if (need_comma_) *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, k.data(), k.size());
+    p += k.size();
+    *p++ = '"';
+    *p++ = ':';
+    used_ = static_cast<std::size_t>(p - out_.data());
+    need_comma_ = false;
+    return *this;
+  }
   JsonWriter& str(std::string_view v);
-  JsonWriter& num(std::int64_t v);
-  JsonWriter& unum(std::uint64_t v);
-  JsonWriter& boolean(bool v);
-  JsonWriter& null();
+  JsonWriter& num(std::int64_t v) {
+    char* p = comma(24);
+    used_ = static_cast<std::size_t>(std::to_chars(p, p + 24, v).ptr - out_.data());
+    return *this;
+  }
+  JsonWriter& unum(std::uint64_t v) {
+    char* p = comma(24);
+    used_ = static_cast<std::size_t>(std::to_chars(p, p + 24, v).ptr - out_.data());
+    return *this;
+  }
+  JsonWriter& boolean(bool v) { return raw_value(v ? std::string_view{"true"} : std::string_view{"false"}); }
+  JsonWriter& null() { return raw_value("null"); }
   // Seconds with nanosecond precision, e.g. 1700000000.123456789 or 0.000120000.
   JsonWriter& seconds(std::int64_t ns);
   JsonWriter& time(core::Timestamp t) { return seconds(t.ns); }
   // A fixed-point number: `scaled` / 10^decimals, e.g. fixed(12345, 3) -> 12.345.
   JsonWriter& fixed(std::int64_t scaled, int decimals);
+  // Text that is already JSON (a value or a fragment), written as it is.
+  JsonWriter& raw(std::string_view json) {
+    std::memcpy(room(json.size()), json.data(), json.size());
+    used_ += json.size();
+    return *this;
+  }
 
   // key + value shorthands
   JsonWriter& kv(std::string_view k, std::string_view v) { return key(k).str(v); }
@@ -39,8 +79,42 @@ class JsonWriter {
   JsonWriter& kv_unum(std::string_view k, std::uint64_t v) { return key(k).unum(v); }
 
  private:
-  void comma();
+  // A pointer to at least `n` writable bytes at the end of what was written.
+  char* room(std::size_t n) {
+    if (out_.size() - used_ < n) grow(n);
+    return out_.data() + used_;
+  }
+  void grow(std::size_t n);
+  // Room for a value of at most `n` bytes, after the comma it may need.
+  char* comma(std::size_t n) {
+    char* p = room(n + 1);
+    if (need_comma_) {
+      *p++ = ',';
+      ++used_;
+    }
+    need_comma_ = true;
+    return p;
+  }
+  JsonWriter& raw_value(std::string_view v) {
+    std::memcpy(comma(v.size()), v.data(), v.size());
+    used_ += v.size();
+    return *this;
+  }
+  JsonWriter& open(char ch) {
+    *comma(1) = ch;
+    ++used_;
+    need_comma_ = false;
+    return *this;
+  }
+  JsonWriter& close(char ch) {
+    *room(1) = ch;
+    ++used_;
+    need_comma_ = true;
+    return *this;
+  }
+
   std::string& out_;
+  std::size_t used_;  // bytes of `out_` written; the rest is reserved room
   bool need_comma_ = false;
 };
 

@@ -22,7 +22,12 @@ struct OutputOptions {
   bool timeline = false;           // text: a ladder diagram of each reported connection
   std::size_t timeline_max = 100;  // packets drawn per connection; the rest are counted
   bool color = false;              // text: ANSI colour
-  bool full_events = true;         // JSON: include the (bounded) event timeline
+  // JSON/NDJSON: include the (bounded) event timeline and the time spent in
+  // each state (--timeline); off by default to keep the record lean.
+  bool full_events = false;
+  // Every record leaves as soon as it is written (flushed): always in live
+  // capture and from stdin; from a file, output goes out in large blocks.
+  bool stream = false;
 };
 
 // What the run read, for the header/summary of every format.
