@@ -136,8 +136,8 @@ cmd_run() {
   local names=(floor floor64k floor256k text json ndjson)
   declare -A show
   show[floor]="pcap_floor FILE  (pcap_open_offline, stdio default buffer)"
-  show[floor64k]="pcap_floor --buffer 65536 FILE  (fopen + 64 KiB setvbuf)"
-  show[floor256k]="pcap_floor --buffer 262144 FILE  (fopen + 256 KiB setvbuf: the size tcplife asks for)"
+  show[floor64k]="pcap_floor --buffer 65536 FILE  (fopen + 64 KiB setvbuf: what tcplife does)"
+  show[floor256k]="pcap_floor --buffer 262144 FILE  (fopen + 256 KiB setvbuf)"
   show[text]="tcplife FILE > /dev/null"
   show[json]="tcplife --format json FILE > out.json"
   show[ndjson]="tcplife --format ndjson FILE > out.ndjson"

@@ -53,19 +53,53 @@ void assign_roles(Connection& c, Side from, const decode::Segment& seg) {
 
 }  // namespace
 
-std::uint32_t ConnectionStore::acquire() {
-  if (!free_.empty()) {
-    const std::uint32_t id = free_.back();
-    free_.pop_back();
-    return id;
-  }
-  if (used_ % kChunk == 0) chunks_.push_back(std::make_unique<Connection[]>(kChunk));
-  return used_++;
+EmbryoSegment EmbryoSegment::from_segment(const decode::Segment& s, Side from) noexcept {
+  EmbryoSegment e;
+  e.ts = s.ts;
+  e.index = s.index;
+  e.wire_len = s.wire_len;
+  e.ip_total_len = s.ip_total_len;
+  e.seq = s.seq;
+  e.ack = s.ack;
+  e.ip_id = s.ip_id;
+  e.flags = s.flags;
+  e.window = s.window;
+  e.urgent = s.urgent;
+  e.vlan_outer = s.vlan_outer;
+  e.vlan_inner = s.vlan_inner;
+  e.ttl = s.ttl;
+  e.header_len = s.header_len;
+  e.ip_version = s.ip_version;
+  e.checksum = s.checksum;
+  e.from = from;
+  e.options = s.options;
+  return e;
 }
 
-void ConnectionStore::release(std::uint32_t id) {
-  (*this)[id] = Connection{};
-  free_.push_back(id);
+decode::Segment EmbryoSegment::expand(const flow::FlowKey& key) const noexcept {
+  decode::Segment s;
+  s.ts = ts;
+  s.index = index;
+  s.wire_len = wire_len;
+  s.ip_version = ip_version;
+  s.src = key.addr(from);
+  s.dst = key.addr(flow::other(from));
+  s.sport = key.port(from);
+  s.dport = key.port(flow::other(from));
+  s.ip_id = ip_id;
+  s.ttl = ttl;
+  s.ip_total_len = ip_total_len;
+  s.seq = seq;
+  s.ack = ack;
+  s.flags = flags;
+  s.window = window;
+  s.urgent = urgent;
+  s.header_len = header_len;
+  s.options = options;
+  s.checksum = checksum;
+  s.vlan_outer = vlan_outer;
+  s.vlan_inner = vlan_inner;
+  return s;  // payload_len 0, no payload, no tunnel: absorbs() takes no others
 }
 
 Tracker::Tracker(const TrackerOptions& opts, ConnectionSink& sink, SegmentObserver* observer)
@@ -88,32 +122,30 @@ Tracker::List Tracker::list_for(const Connection& c) const {
 }
 
 void Tracker::lru_unlink(std::uint32_t id) {
-  Connection& c = conns_[id];
-  if (c.lru_list >= kLists) return;
-  Lru& l = lru_[c.lru_list];
-  if (c.lru_prev != kNil) conns_[c.lru_prev].lru_next = c.lru_next; else l.head = c.lru_next;
-  if (c.lru_next != kNil) conns_[c.lru_next].lru_prev = c.lru_prev; else l.tail = c.lru_prev;
-  c.lru_prev = c.lru_next = kNil;
-  c.lru_list = 0xff;
+  LruHook& h = hook(id);
+  if (h.list >= kLists) return;
+  Lru& l = lru_[h.list];
+  if (h.prev != kNil) hook(h.prev).next = h.next; else l.head = h.next;
+  if (h.next != kNil) hook(h.next).prev = h.prev; else l.tail = h.prev;
+  h.prev = h.next = kNil;
+  h.list = 0xff;
 }
 
 void Tracker::lru_push(std::uint32_t id, List which) {
-  Connection& c = conns_[id];
+  LruHook& h = hook(id);
   Lru& l = lru_[which];
-  c.lru_list = which;
-  c.lru_prev = l.tail;
-  c.lru_next = kNil;
-  if (l.tail != kNil) conns_[l.tail].lru_next = id; else l.head = id;
+  h.list = which;
+  h.prev = l.tail;
+  h.next = kNil;
+  if (l.tail != kNil) hook(l.tail).next = id; else l.head = id;
   l.tail = id;
 }
 
-std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment& seg,
+void Tracker::init_connection(Connection& c, const flow::KeyedPacket& kp,
+                              const decode::Segment& seg, std::uint64_t id,
                               std::uint32_t instance, NewInstanceReason why) {
-  const std::uint32_t id = conns_.acquire();
-  Connection& c = conns_[id];
   c.key = kp.key;
-  c.id = next_id_++;
-  done_.push_back(false);
+  c.id = id;
   c.instance = instance;
   c.new_reason = why;
   c.first_ts = c.last_ts = seg.ts;
@@ -122,14 +154,108 @@ std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment
   c.tunnel = seg.tunnel;
   c.vlan = seg.vlan_outer;
   assign_roles(c, kp.from, seg);
-  table_.insert_or_assign(kp.key, id);
+}
+
+std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment& seg,
+                              std::uint32_t instance, NewInstanceReason why) {
+  const std::uint32_t ix = conns_.acquire();
+  init_connection(conns_[ix], kp, seg, next_id_++, instance, why);
+  done_.push_back(false);
+  table_.insert_or_assign(kp.key, ix);
   ++live_;
   ++stats_.connections;
   stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, live_);
-  return id;
+  return ix;
 }
 
-void Tracker::emit(std::uint32_t id, EndReason why) {
+// A new connection whose first segment is a bare SYN: kept as that segment.
+std::uint32_t Tracker::create_embryo(const flow::KeyedPacket& kp, const decode::Segment& seg) {
+  const std::uint32_t slot = embryos_.acquire();
+  Embryo& e = embryos_[slot];
+  e.key = kp.key;
+  e.id = next_id_++;
+  e.last_ts = seg.ts;
+  e.segs[0] = EmbryoSegment::from_segment(seg, kp.from);
+  e.count = 1;
+  done_.push_back(false);
+  const std::uint32_t ix = slot | kEmbryo;
+  table_.insert_or_assign(kp.key, ix);
+  ++live_;
+  ++stats_.connections;
+  stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, live_);
+  return ix;
+}
+
+namespace {
+
+// A SYN with nothing else in it: no payload, FIN or RST, not tunnelled.
+bool plain_syn(const decode::Segment& seg) {
+  return seg.has(kSyn) && !seg.has(kFin) && !seg.has(kRst) && seg.payload_len == 0 &&
+         seg.payload.empty() && seg.tunnel.kind == decode::TunnelKind::None;
+}
+
+}  // namespace
+
+// Whether `seg` can join the Embryo unprocessed: a retransmission of the
+// client's SYN (same ISN), or a SYN-ACK from the other side (each with the
+// same ISN as that side's first). Either keeps the connection in the
+// handshake list, never starts a new instance, and ends nothing, so
+// deferring it changes no decision the tracker makes before the replay.
+bool Tracker::absorbs(const Embryo& e, Side from, const decode::Segment& seg) const {
+  if (e.count >= Embryo::kMaxSegments || !plain_syn(seg)) return false;
+  const bool client = from == e.segs[0].from;
+  if (client == seg.has(kAck)) return false;  // bare SYNs from the client, SYN-ACKs to it
+  for (std::size_t i = 0; i < e.count; ++i)
+    if (e.segs[i].from == from && e.segs[i].seq != seg.seq) return false;
+  return true;
+}
+
+void Tracker::apply(Connection& c, Side from, const decode::Segment& seg) {
+  if (observer_ != nullptr) observer_->on_segment(c, from, seg);
+  update_connection(c, from, seg);
+}
+
+std::uint32_t Tracker::promote(std::uint32_t ix) {
+  const std::uint32_t slot = ix & ~kEmbryo;
+  Embryo& e = embryos_[slot];
+  const std::uint32_t cix = conns_.acquire();
+  Connection& c = conns_[cix];
+  for (std::size_t i = 0; i < e.count; ++i) {
+    const decode::Segment seg = e.segs[i].expand(e.key);
+    if (i == 0)
+      init_connection(c, flow::KeyedPacket{e.key, e.segs[0].from}, seg, e.id, 1,
+                      NewInstanceReason::First);
+    apply(c, e.segs[i].from, seg);
+  }
+  // Take the Embryo's place in its expiry list and in the flow table.
+  c.lru = e.lru;
+  if (c.lru.prev != kNil) hook(c.lru.prev).next = cix; else lru_[c.lru.list].head = cix;
+  if (c.lru.next != kNil) hook(c.lru.next).prev = cix; else lru_[c.lru.list].tail = cix;
+  table_.insert_or_assign(e.key, cix);
+  embryos_.release(slot);
+  return cix;
+}
+
+LruHook& Tracker::hook(std::uint32_t ix) noexcept {
+  return is_embryo(ix) ? embryos_[ix & ~kEmbryo].lru : conns_[ix].lru;
+}
+
+core::Timestamp Tracker::last_ts_of(std::uint32_t ix) const noexcept {
+  return is_embryo(ix) ? embryos_[ix & ~kEmbryo].last_ts : conns_[ix].last_ts;
+}
+
+std::uint64_t Tracker::id_of(std::uint32_t ix) const noexcept {
+  return is_embryo(ix) ? embryos_[ix & ~kEmbryo].id : conns_[ix].id;
+}
+
+EndReason Tracker::end_reason_of(std::uint32_t ix, EndReason if_open) const noexcept {
+  if (is_embryo(ix)) return if_open;  // an embryo has neither closed nor reset
+  const Connection& c = conns_[ix];
+  return c.ended ? c.end_reason : if_open;
+}
+
+void Tracker::emit(std::uint32_t ix, EndReason why) {
+  const std::uint32_t id = is_embryo(ix) ? promote(ix) : ix;
   Connection& c = conns_[id];
   done_[c.id - done_base_] = true;
   while (!done_.empty() && done_.front()) {
@@ -188,6 +314,25 @@ void Tracker::process(const decode::Segment& seg) {
   const flow::KeyedPacket kp =
       flow::make_key(seg.src, seg.sport, seg.dst, seg.dport);
   std::uint32_t id = table_.find(kp.key);
+  if (is_embryo(id)) {
+    Embryo& e = embryos_[id & ~kEmbryo];
+    if (!absorbs(e, kp.from, seg)) {
+      id = promote(id);
+    } else {
+      e.segs[e.count++] = EmbryoSegment::from_segment(seg, kp.from);
+      e.last_ts = std::max(e.last_ts, seg.ts);
+      lru_unlink(id);
+      lru_push(id, kHandshake);
+      evict_if_needed(id);
+      return;
+    }
+  }
+  if (id == flow::kNoConn && opts_.compact_handshakes && plain_syn(seg) && !seg.has(kAck)) {
+    id = create_embryo(kp, seg);
+    lru_push(id, kHandshake);
+    evict_if_needed(id);
+    return;
+  }
   if (id != flow::kNoConn) {
     Connection& c = conns_[id];
     NewInstanceReason why{};
@@ -225,19 +370,20 @@ void Tracker::process(const decode::Segment& seg) {
     id = create(kp, seg, 1, NewInstanceReason::First);
   }
   Connection& c = conns_[id];
-  if (observer_ != nullptr) observer_->on_segment(c, kp.from, seg);
-  update_connection(c, kp.from, seg);
+  apply(c, kp.from, seg);
   lru_unlink(id);
   lru_push(id, list_for(c));
-  if (opts_.max_connections != 0 && live_ > opts_.max_connections) {
-    for (List l : {kEnded, kHandshake, kEstablished, kClosing}) {
-      const std::uint32_t victim = lru_[l].head;
-      if (victim != kNil && victim != id) {
-        const Connection& v = conns_[victim];
-        ++stats_.evicted;
-        emit(victim, v.ended ? v.end_reason : EndReason::Evicted);
-        break;
-      }
+  evict_if_needed(id);
+}
+
+void Tracker::evict_if_needed(std::uint32_t keep) {
+  if (opts_.max_connections == 0 || live_ <= opts_.max_connections) return;
+  for (List l : {kEnded, kHandshake, kEstablished, kClosing}) {
+    const std::uint32_t victim = lru_[l].head;
+    if (victim != kNil && victim != keep) {
+      ++stats_.evicted;
+      emit(victim, end_reason_of(victim, EndReason::Evicted));
+      break;
     }
   }
 }
@@ -252,10 +398,9 @@ void Tracker::advance_time(core::Timestamp now) {
     for (;;) {
       const std::uint32_t head = lru_[l].head;
       if (head == kNil) break;
-      const Connection& c = conns_[head];
-      if (now_ - c.last_ts <= timeout) break;
+      if (now_ - last_ts_of(head) <= timeout) break;
       if (l != kEnded) ++stats_.expired_idle;
-      emit(head, c.ended ? c.end_reason : EndReason::Idle);
+      emit(head, end_reason_of(head, EndReason::Idle));
     }
   }
 }
@@ -264,13 +409,10 @@ void Tracker::finish() {
   std::vector<std::uint32_t> open;
   open.reserve(live_);
   for (std::uint8_t l = 0; l < kLists; ++l)
-    for (std::uint32_t id = lru_[l].head; id != kNil; id = conns_[id].lru_next) open.push_back(id);
+    for (std::uint32_t id = lru_[l].head; id != kNil; id = hook(id).next) open.push_back(id);
   std::sort(open.begin(), open.end(),
-            [this](std::uint32_t a, std::uint32_t b) { return conns_[a].id < conns_[b].id; });
-  for (std::uint32_t id : open) {
-    const Connection& c = conns_[id];
-    emit(id, c.ended ? c.end_reason : EndReason::EndOfInput);
-  }
+            [this](std::uint32_t a, std::uint32_t b) { return id_of(a) < id_of(b); });
+  for (std::uint32_t id : open) emit(id, end_reason_of(id, EndReason::EndOfInput));
 }
 
 }  // namespace tcplife::tcp

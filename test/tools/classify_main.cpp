@@ -62,7 +62,10 @@ int main(int argc, char** argv) {
   Printer printer;
   NullSink sink;
   analyze::SeqAnalyzer analyzer(&printer);
-  tcp::Tracker tracker(tcp::TrackerOptions{}, sink, &analyzer);
+  // Verdicts in capture order: no deferred handshake segments.
+  tcp::TrackerOptions topts;
+  topts.compact_handshakes = false;
+  tcp::Tracker tracker(topts, sink, &analyzer);
   core::PacketView pkt;
   decode::Segment seg;
   unsigned long long read = 0;

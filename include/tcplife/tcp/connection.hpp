@@ -258,6 +258,12 @@ struct AnomalyCount {
   std::uint32_t count;
 };
 
+// A place in one of the tracker's expiry lists (indexes into its stores).
+struct LruHook {
+  std::uint32_t prev = 0xffffffffu, next = 0xffffffffu;
+  std::uint8_t list = 0xff;  // 0xff: in no list
+};
+
 // One connection instance on a 4-tuple. Owned by value in the ConnectionStore.
 struct Connection {
   static constexpr std::size_t kMaxEvents = 32;
@@ -306,8 +312,7 @@ struct Connection {
   std::array<SegAnalysisEndpoint, 2> analysis{};  // per-segment analysis state, by key side
 
   // live bookkeeping (flow table / expiry lists)
-  std::uint32_t lru_prev = 0xffffffffu, lru_next = 0xffffffffu;
-  std::uint8_t lru_list = 0xff;
+  LruHook lru;
 
   [[nodiscard]] Side server() const noexcept { return flow::other(client); }
   [[nodiscard]] Endpoint& at(Side s) noexcept { return ep[flow::idx(s)]; }

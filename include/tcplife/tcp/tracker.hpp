@@ -22,27 +22,73 @@ struct TrackerOptions {
   std::int64_t idle_established_ns = 7200 * core::kNsPerSec;  // as Linux keepalive's default
   std::int64_t idle_closing_ns = 240 * core::kNsPerSec;       // a FIN seen (2 * MSL)
   std::size_t max_connections = 0;                            // 0 = unlimited
+  // Keep a connection that has only a bare SYN (and its retransmissions and
+  // SYN-ACK answers) as those few segments (Embryo, ~0.4 KB) instead of a full
+  // Connection (~2 KB); the segments are replayed, with identical results, when
+  // anything else arrives or the connection ends. Off when an observer needs
+  // every segment in capture order (the tshark comparison driver).
+  bool compact_handshakes = true;
 };
 
-// Connection slots in fixed-size chunks: growing never moves a connection
-// (no doubling copies, no invalidated references), and slots are reused.
-class ConnectionStore {
+// What an Embryo keeps of one segment: everything the engine and the
+// analyzer read, less what the flow key already says (addresses, ports) and
+// what an absorbed segment never has (payload, tunnel).
+struct EmbryoSegment {
+  core::Timestamp ts;
+  std::uint64_t index = 0;
+  std::uint32_t wire_len = 0, ip_total_len = 0, seq = 0, ack = 0;
+  std::uint16_t ip_id = 0, flags = 0, window = 0, urgent = 0;
+  std::uint16_t vlan_outer = decode::kNoVlan, vlan_inner = decode::kNoVlan;
+  std::uint8_t ttl = 0, header_len = 0, ip_version = 0;
+  decode::Checksum checksum = decode::Checksum::NotChecked;
+  Side from = Side::Lo;
+  decode::TcpOptions options;
+
+  static EmbryoSegment from_segment(const decode::Segment& s, Side from) noexcept;
+  [[nodiscard]] decode::Segment expand(const flow::FlowKey& key) const noexcept;
+};
+
+// A connection that so far is a bare SYN, perhaps retransmitted and answered.
+struct Embryo {
+  static constexpr std::size_t kMaxSegments = 3;
+  flow::FlowKey key;
+  std::uint64_t id = 0;
+  core::Timestamp last_ts;
+  LruHook lru;
+  std::uint8_t count = 0;
+  std::array<EmbryoSegment, kMaxSegments> segs{};
+};
+
+// Slots in fixed-size chunks: growing never moves an element (no doubling
+// copies, no invalidated references), and slots are reused.
+template <class T>
+class SlotStore {
  public:
   static constexpr std::uint32_t kChunk = 1024;
-  Connection& operator[](std::uint32_t id) noexcept { return chunks_[id / kChunk][id % kChunk]; }
-  const Connection& operator[](std::uint32_t id) const noexcept {
-    return chunks_[id / kChunk][id % kChunk];
-  }
+  T& operator[](std::uint32_t id) noexcept { return chunks_[id / kChunk][id % kChunk]; }
+  const T& operator[](std::uint32_t id) const noexcept { return chunks_[id / kChunk][id % kChunk]; }
   // A fresh slot (reused if one is free).
-  std::uint32_t acquire();
-  // Resets the slot (freeing what its connection held) and makes it reusable.
-  void release(std::uint32_t id);
+  std::uint32_t acquire() {
+    if (!free_.empty()) {
+      const std::uint32_t id = free_.back();
+      free_.pop_back();
+      return id;
+    }
+    if (used_ % kChunk == 0) chunks_.push_back(std::make_unique<T[]>(kChunk));
+    return used_++;
+  }
+  // Resets the slot (freeing what it held) and makes it reusable.
+  void release(std::uint32_t id) {
+    (*this)[id] = T{};
+    free_.push_back(id);
+  }
 
  private:
-  std::vector<std::unique_ptr<Connection[]>> chunks_;
+  std::vector<std::unique_ptr<T[]>> chunks_;
   std::vector<std::uint32_t> free_;
   std::uint32_t used_ = 0;  // slots handed out at least once
 };
+using ConnectionStore = SlotStore<Connection>;
 
 // Receives each connection instance exactly once, when it is finished.
 class ConnectionSink {
@@ -88,9 +134,26 @@ class Tracker {
     std::uint32_t head = kNil, tail = kNil;
   };
 
+  // Indexes in the flow table and the expiry lists: a ConnectionStore slot,
+  // or an Embryo slot with kEmbryo set.
+  static constexpr std::uint32_t kEmbryo = 0x80000000u;
+  static bool is_embryo(std::uint32_t ix) noexcept { return ix != kNil && (ix & kEmbryo) != 0; }
+
+  void init_connection(Connection& c, const flow::KeyedPacket& kp, const decode::Segment& seg,
+                       std::uint64_t id, std::uint32_t instance, NewInstanceReason why);
   std::uint32_t create(const flow::KeyedPacket& kp, const decode::Segment& seg,
                        std::uint32_t instance, NewInstanceReason why);
-  void emit(std::uint32_t id, EndReason why);
+  std::uint32_t create_embryo(const flow::KeyedPacket& kp, const decode::Segment& seg);
+  [[nodiscard]] bool absorbs(const Embryo& e, Side from, const decode::Segment& seg) const;
+  // Replays an Embryo into a full Connection that takes its place everywhere.
+  std::uint32_t promote(std::uint32_t ix);
+  void apply(Connection& c, Side from, const decode::Segment& seg);
+  void evict_if_needed(std::uint32_t keep);
+  void emit(std::uint32_t ix, EndReason why);
+  LruHook& hook(std::uint32_t ix) noexcept;
+  [[nodiscard]] core::Timestamp last_ts_of(std::uint32_t ix) const noexcept;
+  [[nodiscard]] std::uint64_t id_of(std::uint32_t ix) const noexcept;
+  [[nodiscard]] EndReason end_reason_of(std::uint32_t ix, EndReason if_open) const noexcept;
   void lru_unlink(std::uint32_t id);
   void lru_push(std::uint32_t id, List l);
   [[nodiscard]] List list_for(const Connection& c) const;
@@ -103,6 +166,7 @@ class Tracker {
   SegmentObserver* observer_;
   flow::FlowTable table_;
   ConnectionStore conns_;
+  SlotStore<Embryo> embryos_;
   std::array<Lru, kLists> lru_{};
   std::size_t live_ = 0;
   std::uint64_t next_id_ = 1;
