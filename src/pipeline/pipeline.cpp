@@ -189,7 +189,9 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   observers.push(ladder_ptr);
   observers.push(&analyzer);
   Dispatch dispatch(cfg, *sink, ladder_ptr);
-  tcp::Tracker tracker(cfg.tracker, dispatch, &observers);
+  tcp::TrackerOptions topts = cfg.tracker;
+  topts.keep_events = cfg.output.timeline || cfg.output.full_events;  // only shown with --timeline
+  tcp::Tracker tracker(topts, dispatch, &observers);
   output::RunSummary sum;
   decode::DecodeOptions dopts;
   dopts.verify_checksum = cfg.verify_checksums;

@@ -32,6 +32,7 @@ TcpState derive_state(const Connection& c, Side s) {
 }
 
 void record_event(Connection& c, EventKind kind, Side from, const Segment& seg, bool state_changed) {
+  if (!c.keep_events) return;
   const Endpoint& e = c.at(from);
   const Endpoint& p = c.at(flow::other(from));
   // Relative numbers as Wireshark shows them: the SYN is 0, the first data byte 1.

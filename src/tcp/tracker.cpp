@@ -145,6 +145,7 @@ void Tracker::init_connection(Connection& c, const flow::KeyedPacket& kp,
                               const decode::Segment& seg, std::uint64_t id,
                               std::uint32_t instance, NewInstanceReason why) {
   c.key = kp.key;
+  c.keep_events = opts_.keep_events;
   c.id = id;
   c.instance = instance;
   c.new_reason = why;

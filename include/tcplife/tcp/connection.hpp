@@ -298,6 +298,7 @@ struct Connection {
   std::array<std::uint32_t, 2> prev_next{};
   std::uint32_t old_duplicates = 0;
 
+  bool keep_events = true;         // record `events` (off unless an output shows them)
   std::vector<Event> events;       // bounded by kMaxEvents
   std::uint32_t events_dropped = 0;
   std::vector<Anomaly> anomalies;  // bounded: kMaxListedAnomalies per kind

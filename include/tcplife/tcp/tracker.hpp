@@ -28,6 +28,9 @@ struct TrackerOptions {
   // anything else arrives or the connection ends. Off when an observer needs
   // every segment in capture order (the tshark comparison driver).
   bool compact_handshakes = true;
+  // Record each connection's event timeline (Connection::events); the
+  // pipeline turns it off unless an output shows it (--timeline).
+  bool keep_events = true;
 };
 
 // What an Embryo keeps of one segment: everything the engine and the
