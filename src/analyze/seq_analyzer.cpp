@@ -392,6 +392,8 @@ ev::Seen seen_before(const Endpoint& fe, const Seg& s) noexcept {
 void report(Connection& c, Side from, const decode::Segment& seg, const Seg& s,
             const SegAnalysisEndpoint& F, const SegAnalysisEndpoint& R, const WsResult& w,
             const Final& f, ev::Seen seen) {
+  constexpr std::uint32_t kReported = (std::uint32_t{1} << (kWiresharkClasses + 1)) - 1;
+  if ((f.bits & kReported) == 0) return;  // the common case: nothing to report
   const Endpoint& fe = c.at(from);
   const Endpoint& re = c.at(flow::other(from));
   const std::int64_t rseq = rel(fe, s.seq);

@@ -21,11 +21,22 @@ std::uint64_t load64(const std::uint8_t* p) noexcept {
   return v;
 }
 
+// Byte-wise (lexicographic) order of two addresses, as <=> on their bytes
+// gives it, from two big-endian words each.
+int compare(const core::IpAddr& a, const core::IpAddr& b) noexcept {
+  for (std::size_t at : {std::size_t{0}, std::size_t{8}}) {
+    const std::uint64_t x = __builtin_bswap64(load64(a.b.data() + at));
+    const std::uint64_t y = __builtin_bswap64(load64(b.b.data() + at));
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 KeyedPacket make_key(const core::IpAddr& src, std::uint16_t sport, const core::IpAddr& dst,
                      std::uint16_t dport) noexcept {
-  const auto c = src <=> dst;
+  const int c = compare(src, dst);
   const bool src_lo = c < 0 || (c == 0 && sport <= dport);
   KeyedPacket k;
   if (src_lo) {

@@ -78,3 +78,25 @@ TEST_CASE("flow: table grows and keeps every entry", "[flow]") {
   CHECK(t.capacity() >= 20000);
   for (std::uint32_t n = 0; n < 10000; ++n) REQUIRE(t.find(key_n(n)) == n);
 }
+
+TEST_CASE("flow: the canonical side is the lower address in byte order, then the lower port",
+          "[flow]") {
+  // make_key compares addresses word by word; it must agree with byte order.
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    core::IpAddr a, b;
+    for (std::size_t j = 0; j < 16; ++j) {
+      a.b[j] = static_cast<std::uint8_t>(rng() % 3);  // few values: many ties
+      b.b[j] = static_cast<std::uint8_t>(rng() % 3);
+    }
+    const auto pa = static_cast<std::uint16_t>(rng() % 4), pb = static_cast<std::uint16_t>(rng() % 4);
+    const auto bytes = a.b <=> b.b;
+    const bool a_lo = bytes < 0 || (bytes == 0 && pa <= pb);
+    const flow::KeyedPacket k = flow::make_key(a, pa, b, pb);
+    CHECK(k.from == (a_lo ? flow::Side::Lo : flow::Side::Hi));
+    CHECK((k.key == flow::make_key(b, pb, a, pa).key));
+    flow::FlowKey other = k.key;
+    other.addr_hi.b[rng() % 16] ^= 1;
+    CHECK_FALSE(other == k.key);
+  }
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "tcplife/core/ip_addr.hpp"
 
@@ -20,7 +21,19 @@ struct FlowKey {
   core::IpAddr addr_hi;
   std::uint16_t port_lo = 0;
   std::uint16_t port_hi = 0;
-  friend bool operator==(const FlowKey&, const FlowKey&) = default;
+  // Word-wise (the default == compares byte arrays through memcmp calls).
+  friend bool operator==(const FlowKey& a, const FlowKey& b) noexcept {
+    return words(a.addr_lo, 0) == words(b.addr_lo, 0) &&
+           words(a.addr_lo, 8) == words(b.addr_lo, 8) &&
+           words(a.addr_hi, 0) == words(b.addr_hi, 0) &&
+           words(a.addr_hi, 8) == words(b.addr_hi, 8) && a.port_lo == b.port_lo &&
+           a.port_hi == b.port_hi;
+  }
+  static std::uint64_t words(const core::IpAddr& a, std::size_t at) noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, a.b.data() + at, sizeof v);
+    return v;
+  }
 
   [[nodiscard]] const core::IpAddr& addr(Side s) const noexcept {
     return s == Side::Lo ? addr_lo : addr_hi;
