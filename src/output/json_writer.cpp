@@ -8,6 +8,11 @@ namespace {
 
 constexpr std::size_t kFixedMax = 48;  // sign, 20 digits, point, 18 decimals
 
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 // Writes `scaled` / 10^scale with `scale` decimals at `p`; returns the end.
 char* put_fixed(char* p, std::int64_t scaled, int scale) {
   scale = std::clamp(scale, 0, 18);
@@ -20,10 +25,15 @@ char* put_fixed(char* p, std::int64_t scaled, int scale) {
   if (scale == 0) return p;
   *p++ = '.';
   std::uint64_t frac = v % div;
-  for (int i = scale - 1; i >= 0; --i) {
-    p[i] = static_cast<char>('0' + frac % 10);
-    frac /= 10;
+  int i = scale;
+  while (i >= 2) {  // two digits at a time
+    i -= 2;
+    const auto two = static_cast<std::size_t>(frac % 100) * 2;
+    frac /= 100;
+    p[i] = kDigitPairs[two];
+    p[i + 1] = kDigitPairs[two + 1];
   }
+  if (i == 1) p[0] = static_cast<char>('0' + frac % 10);
   return p + scale;
 }
 
@@ -46,7 +56,11 @@ void append_seconds(std::string& out, std::int64_t ns, int decimals) {
 }
 
 void JsonWriter::grow(std::size_t n) {
-  out_.resize(std::max(used_ + n + 4096, out_.size() * 2));
+  const std::size_t cap = std::max(used_ + n + 4096, cap_ * 2);
+  std::unique_ptr<char[]> bigger(new char[cap]);  // not zero-filled
+  std::memcpy(bigger.get(), buf_.get(), used_);
+  buf_ = std::move(bigger);
+  cap_ = cap;
 }
 
 JsonWriter& JsonWriter::str(std::string_view v) {
@@ -100,7 +114,7 @@ JsonWriter& JsonWriter::str(std::string_view v) {
 
 JsonWriter& JsonWriter::fixed(std::int64_t scaled, int decimals) {
   char* p = comma(kFixedMax);
-  used_ = static_cast<std::size_t>(put_fixed(p, scaled, decimals) - out_.data());
+  used_ = static_cast<std::size_t>(put_fixed(p, scaled, decimals) - buf_.get());
   return *this;
 }
 

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -15,19 +16,21 @@ namespace tcplife::output {
 // fixed-point seconds with 9 decimals; no floating point anywhere).
 //
 // It is the hottest code of JSON output (a record has ~100 keys), so it writes
-// through a raw pointer into room it reserved at the end of `out`: while a
-// writer is alive, `out` holds that reserved room too. Use `out` again only
-// after commit() or the writer's end of life, which trim it to what was
-// written.
+// through a raw pointer into a buffer of its own (never zero-filled) and
+// appends that to `out` on commit() and at the end of its life: until then
+// `out` does not have the text yet.
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) noexcept : out_(out), used_(out.size()) {}
+  explicit JsonWriter(std::string& out) : out_(out), buf_(new char[kInitial]), cap_(kInitial) {}
   ~JsonWriter() { commit(); }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
 
-  // Trims `out` to exactly what was written; writing may go on afterwards.
-  void commit() { out_.resize(used_); }
+  // Appends what was written so far to `out`; writing may go on afterwards.
+  void commit() {
+    out_.append(buf_.get(), used_);
+    used_ = 0;
+  }
 
   JsonWriter& begin_object() { return open('{'); }
   JsonWriter& end_object() { return close('}'); }
@@ -42,19 +45,19 @@ class JsonWriter {
     p += k.size();
     *p++ = '"';
     *p++ = ':';
-    used_ = static_cast<std::size_t>(p - out_.data());
+    used_ = static_cast<std::size_t>(p - buf_.get());
     need_comma_ = false;
     return *this;
   }
   JsonWriter& str(std::string_view v);
   JsonWriter& num(std::int64_t v) {
     char* p = comma(24);
-    used_ = static_cast<std::size_t>(std::to_chars(p, p + 24, v).ptr - out_.data());
+    used_ = static_cast<std::size_t>(std::to_chars(p, p + 24, v).ptr - buf_.get());
     return *this;
   }
   JsonWriter& unum(std::uint64_t v) {
     char* p = comma(24);
-    used_ = static_cast<std::size_t>(std::to_chars(p, p + 24, v).ptr - out_.data());
+    used_ = static_cast<std::size_t>(std::to_chars(p, p + 24, v).ptr - buf_.get());
     return *this;
   }
   JsonWriter& boolean(bool v) { return raw_value(v ? std::string_view{"true"} : std::string_view{"false"}); }
@@ -81,8 +84,8 @@ class JsonWriter {
  private:
   // A pointer to at least `n` writable bytes at the end of what was written.
   char* room(std::size_t n) {
-    if (out_.size() - used_ < n) grow(n);
-    return out_.data() + used_;
+    if (cap_ - used_ < n) grow(n);
+    return buf_.get() + used_;
   }
   void grow(std::size_t n);
   // Room for a value of at most `n` bytes, after the comma it may need.
@@ -113,8 +116,11 @@ class JsonWriter {
     return *this;
   }
 
+  static constexpr std::size_t kInitial = 8192;
   std::string& out_;
-  std::size_t used_;  // bytes of `out_` written; the rest is reserved room
+  std::unique_ptr<char[]> buf_;  // what was written since the last commit
+  std::size_t cap_;
+  std::size_t used_ = 0;
   bool need_comma_ = false;
 };
 
