@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
                  "live: bytes captured per packet (default 262144; 128 is enough for headers)")
       ->check(CLI::Range(68, 262144));
   app.add_flag("-p,--no-promisc", no_promisc, "live: do not put the interface in promiscuous mode");
-  app.add_option("-B,--buffer-size", buffer_kib, "live: kernel capture buffer, KiB")
+  app.add_option("-B,--buffer-size", buffer_kib, "live: kernel capture buffer, KiB (default 32768)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-c,--count", cfg.max_packets, "stop after this many packets");
   app.add_option("--duration", duration_s, "live: stop after this many seconds")

@@ -165,7 +165,9 @@ std::unique_ptr<LiveSource> open_live(const LiveOptions& o, OpenError& err) {
   pcap_set_promisc(p, o.promisc ? 1 : 0);
   pcap_set_timeout(p, o.timeout_ms);
   if (o.immediate) pcap_set_immediate_mode(p, 1);
-  if (o.buffer_bytes > 0) pcap_set_buffer_size(p, o.buffer_bytes);
+  // libpcap's 2 MiB ring drops packets as soon as the reader falls behind
+  // for a moment on a busy machine; 32 MiB rides out a burst.
+  pcap_set_buffer_size(p, o.buffer_bytes > 0 ? o.buffer_bytes : kDefaultLiveBuffer);
   const bool nsec = pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) == 0;
   const int rc = pcap_activate(p);
   std::string warning;

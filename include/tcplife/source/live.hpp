@@ -9,12 +9,15 @@
 
 namespace tcplife::source {
 
+// Kernel capture buffer when -B is not given (libpcap alone would use 2 MiB).
+inline constexpr int kDefaultLiveBuffer = 32 << 20;
+
 struct LiveOptions {
   std::string interface;           // "any" for all (Linux cooked SLL2)
   int snaplen = 262144;
   bool promisc = true;
   bool immediate = true;           // deliver packets as they arrive
-  int buffer_bytes = 0;            // kernel buffer; 0 = libpcap's default
+  int buffer_bytes = 0;            // kernel buffer; 0 = kDefaultLiveBuffer
   int timeout_ms = 100;            // read timeout: how often next() returns Timeout when idle
 };
 
