@@ -67,10 +67,16 @@ struct Seg {
   bool syn = false, fin = false, rst = false, ackf = false;
   bool sfr = false;          // SYN, FIN or RST
   std::uint32_t sf_len = 0;  // 1 for SYN or FIN: the sequence number they take
+  int own_shift = -1;        // ws_shift of the sender and of the receiver, fixed while
+  int peer_shift = -1;       // the segment is analysed (options change only after it)
 };
 
-Seg facts(const decode::Segment& s) noexcept {
+int ws_shift(const Connection& c, Side s) noexcept;
+
+Seg facts(const Connection& c, Side from, const decode::Segment& s) noexcept {
   Seg g;
+  g.own_shift = ws_shift(c, from);
+  g.peer_shift = ws_shift(c, flow::other(from));
   g.seq = s.seq;
   g.ack = s.ack;
   g.len = s.payload_len;
@@ -133,8 +139,7 @@ std::int64_t ooo_limit_ns(const SegAnalysisEndpoint& f) noexcept {
                                                      : kOooDefaultNs;
 }
 
-WsResult wireshark_rules(const Connection& c, Side from, SegAnalysisEndpoint& F,
-                         SegAnalysisEndpoint& R, const Seg& s) {
+WsResult wireshark_rules(SegAnalysisEndpoint& F, SegAnalysisEndpoint& R, const Seg& s) {
   WsResult w;
   const auto set = [&w](K k) { w.bits |= bit(k); };
   bool jump = false;
@@ -150,7 +155,7 @@ WsResult wireshark_rules(const Connection& c, Side from, SegAnalysisEndpoint& F,
     if (s.len == 0 && s.win != 0 && s.win != F.window && s.seq == F.nextseq && s.ack == F.lastack &&
         !s.sfr)
       set(K::WindowUpdate);
-    const int shift = ws_shift(c, flow::other(from));
+    const int shift = s.peer_shift;
     if (s.len > 0 && shift != -1 && !s.sfr && s.seq + s.len == R.lastack + scaled_window(R, shift))
       set(K::WindowFull);
     const bool same =
@@ -400,8 +405,8 @@ void report(Connection& c, Side from, const decode::Segment& seg, const Seg& s,
   const std::int64_t rack = rel(re, s.ack);
   const auto dev = static_cast<std::uint8_t>(f.dev);
   const std::int64_t gap_us = F.nextseq_ts_ns != 0 ? (s.now - F.nextseq_ts_ns) / 1000 : 0;
-  const int peer_shift = ws_shift(c, flow::other(from));
-  const int own_shift = ws_shift(c, from);
+  const int peer_shift = s.peer_shift;
+  const int own_shift = s.own_shift;
   const std::uint32_t own_win = s.syn || own_shift < 0 ? s.win : std::uint32_t{s.win} << own_shift;
   for (std::size_t i = 0; i < kWiresharkClasses + 1; ++i) {
     const auto k = static_cast<K>(i);
@@ -489,8 +494,8 @@ void check_validity(Connection& c, Side from, const decode::Segment& seg, const 
                     SegAnalysisEndpoint& F, const SegAnalysisEndpoint& R, Final& f) {
   const Endpoint& fe = c.at(from);
   const Endpoint& re = c.at(flow::other(from));
-  const int own_shift = ws_shift(c, from);
-  const int peer_shift = ws_shift(c, flow::other(from));
+  const int own_shift = s.own_shift;
+  const int peer_shift = s.peer_shift;
   if (s.syn || s.rst) return;  // the handshake and RST checks belong to the engine
 
   // Data beyond every window the receiver advertised (probes excepted: they
@@ -569,9 +574,9 @@ void check_validity(Connection& c, Side from, const decode::Segment& seg, const 
 }
 
 // The window this side advertises (only known once scaling is known).
-void note_window(const Connection& c, Side from, SegAnalysisEndpoint& F, const Seg& s) noexcept {
+void note_window(SegAnalysisEndpoint& F, const Seg& s) noexcept {
   if (!s.ackf || s.rst) return;
-  const int shift = ws_shift(c, from);
+  const int shift = s.own_shift;
   if (shift < 0 && !s.syn) return;
   const std::uint32_t wnd = s.syn ? s.win : std::uint32_t{s.win} << shift;
   const std::uint32_t edge = s.ack + wnd;
@@ -667,10 +672,10 @@ void note_ipid(SegAnalysisEndpoint& F, const decode::Segment& seg) noexcept {
 void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& seg) {
   SegAnalysisEndpoint& F = c.analysis[flow::idx(from)];
   SegAnalysisEndpoint& R = c.analysis[flow::idx(flow::other(from))];
-  const Seg s = facts(seg);
+  const Seg s = facts(c, from, seg);
   handshake_times(c, F, s);
 
-  const WsResult w = wireshark_rules(c, from, F, R, s);
+  const WsResult w = wireshark_rules(F, R, s);
   const ev::Seen seen = seen_before(c.at(from), s);
   Final f = correct(c, from, F, R, seg, s, w);
   report(c, from, seg, s, F, R, w, f, seen);
@@ -708,7 +713,7 @@ void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& se
     F.data_nextseq = nextseq;
   if ((s.seq == F.maxseqtobeacked || F.maxseqtobeacked == 0) && !ws_probe)
     F.maxseqtobeacked = F.nextseq;
-  if ((f.bits & bit(K::AckOutOfRange)) == 0) note_window(c, from, F, s);
+  if ((f.bits & bit(K::AckOutOfRange)) == 0) note_window(F, s);
   F.window = s.win;
   F.lastack = s.ack;
   F.last_ts_ns = s.now;
