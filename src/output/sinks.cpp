@@ -11,6 +11,7 @@
 #include "output/zeek_sink.hpp"
 #include "tcplife/output/json_writer.hpp"
 #include "tcplife/output/sink.hpp"
+#include "tcplife/output/spool.hpp"
 #include "tcplife/tcp/zeek_view.hpp"
 
 namespace tcplife::output {
@@ -166,14 +167,11 @@ void write_global(JsonWriter& w, const analyze::GlobalReport& g) {
 class JsonSink final : public Sink {
  public:
   JsonSink(std::ostream& out, OutputOptions opts) : out_(out), opts_(opts) {}
-  ~JsonSink() override {
-    if (spill_ != nullptr) std::fclose(spill_);
-  }
   // The document streams: connections first (in first-packet order, each
   // written once every earlier connection has finished), then the summary,
   // which is only known at the end. Records waiting for an earlier, still
-  // open connection are kept in memory up to kSpillBytes, then moved to an
-  // unlinked temporary file; memory then holds 16 bytes per waiting record.
+  // open connection wait in a RecordSpool (memory up to 32 MB, then a
+  // temporary file).
   void begin(const RunInfo& info) override {
     info_ = info;
     std::string head;
@@ -185,30 +183,19 @@ class JsonSink final : public Sink {
     out_ << head;
   }
   void on_connection(const tcp::Connection& c) override {
-    Pending p;
-    write_connection_json(p.text, c, opts_);
-    in_memory_ += p.text.size();
-    pending_.emplace(c.id, std::move(p));
-    if (in_memory_ > kSpillBytes) spill();
+    std::string text;
+    write_connection_json(text, c, opts_);
+    spool_.put(c.id, std::move(text));
   }
   void flush_before(std::uint64_t id) override {
-    std::string text;
-    while (!pending_.empty() && pending_.begin()->first < id) {
-      Pending& p = pending_.begin()->second;
-      if (p.spilled) {
-        text.resize(p.len);
-        if (std::fseek(spill_, static_cast<long>(p.offset), SEEK_SET) != 0 ||
-            std::fread(text.data(), 1, p.len, spill_) != p.len)
-          text = "null";  // the temporary file failed us: keep the document valid
-      } else {
-        in_memory_ -= p.text.size();
-        text = std::move(p.text);
-      }
-      out_ << (first_ ? "\n" : ",\n") << text;
-      first_ = false;
-      pending_.erase(pending_.begin());
-      if (opts_.stream) out_.flush();
-    }
+    spool_.drain_below(
+        id,
+        [this](std::string& text) {
+          out_ << (first_ ? "\n" : ",\n") << text;
+          first_ = false;
+          if (opts_.stream) out_.flush();
+        },
+        "null");  // keeps the document valid
   }
   void end(const RunSummary& s) override {
     flush_before(~std::uint64_t{0});
@@ -223,35 +210,10 @@ class JsonSink final : public Sink {
   }
 
  private:
-  static constexpr std::size_t kSpillBytes = 32u << 20;
-  struct Pending {
-    std::string text;  // empty once spilled
-    std::uint64_t offset = 0;
-    std::uint32_t len = 0;
-    bool spilled = false;
-  };
-
-  void spill() {
-    if (spill_ == nullptr) spill_ = std::tmpfile();
-    if (spill_ == nullptr) return;  // no temporary file: keep them in memory
-    std::fseek(spill_, 0, SEEK_END);
-    for (auto& [id, p] : pending_) {
-      if (p.spilled) continue;
-      p.offset = static_cast<std::uint64_t>(std::ftell(spill_));
-      p.len = static_cast<std::uint32_t>(p.text.size());
-      if (std::fwrite(p.text.data(), 1, p.text.size(), spill_) != p.text.size()) return;
-      p.spilled = true;
-      std::string().swap(p.text);
-    }
-    in_memory_ = 0;
-  }
-
   std::ostream& out_;
   OutputOptions opts_;
   RunInfo info_;
-  std::map<std::uint64_t, Pending> pending_;
-  std::size_t in_memory_ = 0;
-  std::FILE* spill_ = nullptr;
+  RecordSpool spool_;
   bool first_ = true;
 };
 

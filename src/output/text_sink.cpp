@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <ostream>
 
 #include "output/facts.hpp"
 #include "tcplife/output/json_writer.hpp"
 #include "tcplife/output/ladder.hpp"
+#include "tcplife/output/spool.hpp"
 #include "tcplife/tcp/zeek_view.hpp"
 
 namespace tcplife::output {
@@ -292,18 +294,21 @@ class TextSink final : public Sink {
       out_.flush();
       return;
     }
-    rows_.push_back(std::move(r));
+    // The table's widths need every row: rows wait, as text, in a spool
+    // (bounded memory), and only the widths are kept up to date.
+    widen(seen_, r);
+    any_rows_ = true;
+    spool_.put(r.id, pack(r));
   }
 
   void end(const RunSummary& s) override {
     if (!streaming_) {
-      std::sort(rows_.begin(), rows_.end(),
-                [](const Row& a, const Row& b) { return a.id < b.id; });
       title(s.linktypes);
-      if (!rows_.empty()) {
-        widths_ = widths_for(rows_);
+      if (any_rows_) {
+        widths_ = finish_widths(seen_);
         header(widths_);
-        for (const Row& r : rows_) row(widths_, r);
+        spool_.drain_below(
+            ~std::uint64_t{0}, [this](std::string& text) { row(widths_, unpack(text)); }, "");
         out_ << '\n';
       }
     } else {
@@ -337,17 +342,56 @@ class TextSink final : public Sink {
   // One line per connection when the widest row fits 80 columns; otherwise
   // the endpoints get a line of their own (long IPv6 addresses wrap whole,
   // never cut).
-  static Widths widths_for(const std::vector<Row>& rows) {
+  static Widths head_widths() {
     Widths w;
     for (const std::string& h : kHead) w.cells.push_back(h.size());
-    for (const Row& r : rows) {
-      w.id = std::max(w.id, std::to_string(r.id).size());
-      w.client = std::max(w.client, r.client.size());
-      w.server = std::max(w.server, r.server.size());
-      for (std::size_t i = 0; i < r.cells.size(); ++i)
-        w.cells[i] = std::max(w.cells[i], r.cells[i].size());
+    return w;
+  }
+  static void widen(Widths& w, const Row& r) {
+    w.id = std::max(w.id, std::to_string(r.id).size());
+    w.client = std::max(w.client, r.client.size());
+    w.server = std::max(w.server, r.server.size());
+    for (std::size_t i = 0; i < r.cells.size(); ++i)
+      w.cells[i] = std::max(w.cells[i], r.cells[i].size());
+  }
+
+  // A row as one string for the spool: fields separated by US (0x1f), which
+  // no field contains (addresses, numbers, names, the ladder's text).
+  static std::string pack(const Row& r) {
+    std::string t = std::to_string(r.id);
+    t += '\x1f';
+    t += std::to_string(static_cast<int>(r.outcome));
+    for (const std::string* f : {&r.client, &r.server}) {
+      t += '\x1f';
+      t += *f;
     }
-    return finish_widths(w);
+    for (const std::string& c : r.cells) {
+      t += '\x1f';
+      t += c;
+    }
+    t += '\x1f';
+    t += r.ladder;
+    return t;
+  }
+  static Row unpack(const std::string& t) {
+    std::vector<std::string> f;
+    std::size_t at = 0;
+    for (;;) {
+      const std::size_t end = t.find('\x1f', at);
+      f.push_back(t.substr(at, end == std::string::npos ? std::string::npos : end - at));
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+    Row r;
+    if (f.size() != 5 + kHead.size()) return r;  // lost by the temporary file
+    r.id = std::stoull(f[0]);
+    r.outcome = static_cast<Outcome>(std::stoi(f[1]));
+    r.client = std::move(f[2]);
+    r.server = std::move(f[3]);
+    r.cells.assign(std::make_move_iterator(f.begin() + 4),
+                   std::make_move_iterator(f.begin() + 4 + static_cast<long>(kHead.size())));
+    r.ladder = std::move(f.back());
+    return r;
   }
 
   // Widths that fit typical IPv4 rows in 80 columns; a row that does not fit
@@ -503,7 +547,9 @@ class TextSink final : public Sink {
   const LadderRecorder* ladder_;
   Paint paint_;
   RunInfo info_;
-  std::vector<Row> rows_;
+  RecordSpool spool_;          // rows waiting for the table's widths (files)
+  Widths seen_ = head_widths();  // the widest cells so far
+  bool any_rows_ = false;
   Widths widths_;
   bool streaming_ = false;
 };

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace tcplife::output {
+
+// Finished records (their output text) waiting to be written in id order.
+// They are kept in memory up to `budget` bytes, then moved to an unlinked
+// temporary file; memory then holds 16 bytes per waiting record. This keeps
+// the sinks that print in first-packet order (the JSON document, the text
+// table) bounded by the connections open at once, not by the capture.
+class RecordSpool {
+ public:
+  explicit RecordSpool(std::size_t budget = std::size_t{32} << 20) : budget_(budget) {}
+  ~RecordSpool();
+  RecordSpool(const RecordSpool&) = delete;
+  RecordSpool& operator=(const RecordSpool&) = delete;
+
+  void put(std::uint64_t id, std::string text);
+  // Hands every record with an id below `below` to `f`, in id order, and
+  // forgets it. A record the temporary file failed to give back is handed
+  // over as `lost` instead.
+  void drain_below(std::uint64_t below, const std::function<void(std::string&)>& f,
+                   std::string_view lost);
+  [[nodiscard]] bool empty() const noexcept { return pending_.empty(); }
+
+ private:
+  struct Pending {
+    std::string text;  // empty once spilled
+    std::uint64_t offset = 0;
+    std::uint32_t len = 0;
+    bool spilled = false;
+  };
+  void spill();
+
+  std::size_t budget_;
+  std::map<std::uint64_t, Pending> pending_;
+  std::size_t in_memory_ = 0;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace tcplife::output
