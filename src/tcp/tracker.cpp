@@ -71,8 +71,8 @@ void ConnectionStore::release(std::uint32_t id) {
 Tracker::Tracker(const TrackerOptions& opts, ConnectionSink& sink, SegmentObserver* observer)
     : opts_(opts), sink_(sink), observer_(observer) {}
 
-std::int64_t Tracker::timeout_of(List l) const {
-  switch (l) {
+std::int64_t Tracker::timeout_of(std::size_t list) const {
+  switch (list) {
     case kHandshake: return opts_.idle_handshake_ns;
     case kEstablished: return opts_.idle_established_ns;
     case kClosing: return opts_.idle_closing_ns;
@@ -97,9 +97,11 @@ void Tracker::lru_unlink(std::uint32_t id) {
   c.lru_list = 0xff;
 }
 
-void Tracker::lru_push(std::uint32_t id, List which) {
+void Tracker::lru_push(std::uint32_t id, List which, std::uint64_t stamp) {
   Connection& c = conns_[id];
   Lru& l = lru_[which];
+  if (id >= lru_stamp_.size()) lru_stamp_.resize(id + 1);
+  lru_stamp_[id] = stamp;
   c.lru_list = which;
   c.lru_prev = l.tail;
   c.lru_next = kNil;
@@ -138,10 +140,10 @@ void Tracker::emit(std::uint32_t id, EndReason why) {
   }
   finalize_connection(c, why, now_);
   if (observer_ != nullptr) observer_->on_finish(c);
-  sink_.on_connection(c);
-  ++stats_.emitted;
   if (table_.find(c.key) == id) table_.erase(c.key);
   lru_unlink(id);
+  ++stats_.emitted;
+  sink_.take_connection(std::move(c));
   conns_.release(id);
   --live_;
 }
@@ -201,6 +203,7 @@ void Tracker::process(const decode::Segment& seg) {
         if (ep.fin_seen) n = ep.fin_seq + 1;
         next[i] = n;
       }
+      order_ = {EmitPhase::Replace, 0, 0};
       emit(id, c.ended ? c.end_reason : EndReason::Replaced);
       id = create(kp, seg, instance, why);
       Connection& nc = conns_[id];
@@ -228,13 +231,14 @@ void Tracker::process(const decode::Segment& seg) {
   if (observer_ != nullptr) observer_->on_segment(c, kp.from, seg);
   update_connection(c, kp.from, seg);
   lru_unlink(id);
-  lru_push(id, list_for(c));
+  lru_push(id, list_for(c), seg.index);
   if (opts_.max_connections != 0 && live_ > opts_.max_connections) {
     for (List l : {kEnded, kHandshake, kEstablished, kClosing}) {
       const std::uint32_t victim = lru_[l].head;
       if (victim != kNil && victim != id) {
         const Connection& v = conns_[victim];
         ++stats_.evicted;
+        order_ = {EmitPhase::Evict, static_cast<std::uint8_t>(l), lru_stamp_[victim]};
         emit(victim, v.ended ? v.end_reason : EndReason::Evicted);
         break;
       }
@@ -248,16 +252,25 @@ void Tracker::advance_time(core::Timestamp now) {
     have_now_ = true;
   }
   for (std::uint8_t l = 0; l < kLists; ++l) {
-    const std::int64_t timeout = timeout_of(static_cast<List>(l));
+    const std::int64_t timeout = timeout_of(l);
     for (;;) {
       const std::uint32_t head = lru_[l].head;
       if (head == kNil) break;
       const Connection& c = conns_[head];
-      if (now_ - c.last_ts <= timeout) break;
+      if (now_ - c.last_ts <= timeout || lru_stamp_[head] >= bound_[l]) break;
       if (l != kEnded) ++stats_.expired_idle;
+      order_ = {EmitPhase::Expire, l, lru_stamp_[head]};
       emit(head, c.ended ? c.end_reason : EndReason::Idle);
     }
   }
+}
+
+std::uint64_t Tracker::first_unexpired(std::size_t list, core::Timestamp now) const {
+  if (have_now_ && now_ > now) now = now_;
+  const std::int64_t timeout = timeout_of(list);
+  for (std::uint32_t id = lru_[list].head; id != kNil; id = conns_[id].lru_next)
+    if (now - conns_[id].last_ts <= timeout) return lru_stamp_[id];
+  return kNoStamp;
 }
 
 void Tracker::finish() {
@@ -267,6 +280,7 @@ void Tracker::finish() {
     for (std::uint32_t id = lru_[l].head; id != kNil; id = conns_[id].lru_next) open.push_back(id);
   std::sort(open.begin(), open.end(),
             [this](std::uint32_t a, std::uint32_t b) { return conns_[a].id < conns_[b].id; });
+  order_ = {EmitPhase::Finish, 0, 0};
   for (std::uint32_t id : open) {
     const Connection& c = conns_[id];
     emit(id, c.ended ? c.end_reason : EndReason::EndOfInput);

@@ -49,6 +49,26 @@ class ConnectionSink {
  public:
   virtual ~ConnectionSink() = default;
   virtual void on_connection(const Connection& c) = 0;
+  // What the tracker calls: it drops `c` right after, so a sink that keeps
+  // the record may move it out. By default, on_connection(c).
+  virtual void take_connection(Connection&& c) { on_connection(c); }
+};
+
+// Where, within the packet that caused it, a connection was finished. One
+// tracker finishes connections in this order; a sharded run (--threads)
+// merges several trackers' emissions back into it.
+enum class EmitPhase : std::uint8_t {
+  Expire,   // advance_time: idle or done lingering; by list, then by place in the list
+  Replace,  // a new instance took over its 4-tuple
+  Create,   // not an emission: where the packet's new connection (if any) falls
+  Evict,    // --max-connections
+  Finish,   // finish(): end of input, by id
+};
+
+struct EmitOrder {
+  EmitPhase phase = EmitPhase::Finish;
+  std::uint8_t list = 0;    // Expire, Evict: the expiry list it left
+  std::uint64_t stamp = 0;  // Expire, Evict: its place there (see Tracker: stamps)
 };
 
 struct TrackerStats {
@@ -59,6 +79,7 @@ struct TrackerStats {
   std::uint64_t expired_idle = 0;
   std::uint64_t peak_open = 0;
   std::uint64_t time_went_backwards = 0;  // packets older than the newest seen
+  friend bool operator==(const TrackerStats&, const TrackerStats&) = default;
 };
 
 // The per-4-tuple connection engine: finds (or starts) the connection instance
@@ -66,6 +87,12 @@ struct TrackerStats {
 // connections to the sink. Memory is bounded by concurrent connections.
 class Tracker {
  public:
+  // Expiry lists: handshake, established, closing, ended (lingering).
+  static constexpr std::size_t kLruLists = 4;
+  static constexpr std::uint64_t kNoStamp = ~std::uint64_t{0};
+  using ExpiryBound = std::array<std::uint64_t, kLruLists>;
+  static constexpr ExpiryBound kNoBound{kNoStamp, kNoStamp, kNoStamp, kNoStamp};
+
   // `observer` (optional) sees every segment before the engine applies it.
   Tracker(const TrackerOptions& opts, ConnectionSink& sink, SegmentObserver* observer = nullptr);
 
@@ -81,9 +108,25 @@ class Tracker {
   // every connection with a lower id has been handed to the sink.
   [[nodiscard]] std::uint64_t lowest_open_id() const noexcept { return done_base_; }
 
+  // For a sharded run (pipeline/sharded.cpp). A connection's stamp is the
+  // index of the packet that last moved it to the tail of its expiry list, so
+  // stamps grow along each list.
+  //
+  // During ConnectionSink::take_connection: why the connection is finished now.
+  [[nodiscard]] const EmitOrder& emit_order() const noexcept { return order_; }
+  // The stamp of the first connection in expiry list `list` that is not idle
+  // at capture time max(now, the tracker's time), or kNoStamp.
+  [[nodiscard]] std::uint64_t first_unexpired(std::size_t list, core::Timestamp now) const;
+  // Until the next call, advance_time expires in list l only connections
+  // stamped below bound[l] (kNoBound: all idle ones, the default).
+  void set_expiry_bound(const ExpiryBound& bound) noexcept { bound_ = bound; }
+  // Idle timeout of expiry list `list` (capture time, ns).
+  [[nodiscard]] std::int64_t timeout_of(std::size_t list) const;
+
  private:
   static constexpr std::uint32_t kNil = 0xffffffffu;
   enum List : std::uint8_t { kHandshake = 0, kEstablished, kClosing, kEnded, kLists };
+  static_assert(kLists == kLruLists);
   struct Lru {
     std::uint32_t head = kNil, tail = kNil;
   };
@@ -92,9 +135,8 @@ class Tracker {
                        std::uint32_t instance, NewInstanceReason why);
   void emit(std::uint32_t id, EndReason why);
   void lru_unlink(std::uint32_t id);
-  void lru_push(std::uint32_t id, List l);
+  void lru_push(std::uint32_t id, List l, std::uint64_t stamp);
   [[nodiscard]] List list_for(const Connection& c) const;
-  [[nodiscard]] std::int64_t timeout_of(List l) const;
   bool should_start_new(const Connection& c, Side from, const decode::Segment& seg,
                         NewInstanceReason& why) const;
 
@@ -104,6 +146,9 @@ class Tracker {
   flow::FlowTable table_;
   ConnectionStore conns_;
   std::array<Lru, kLists> lru_{};
+  std::vector<std::uint64_t> lru_stamp_;  // by slot
+  ExpiryBound bound_ = kNoBound;
+  EmitOrder order_;
   std::size_t live_ = 0;
   std::uint64_t next_id_ = 1;
   std::deque<bool> done_;          // finished flags of ids done_base_, done_base_ + 1, ...
