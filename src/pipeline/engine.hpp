@@ -54,9 +54,10 @@ class SerialEngine final : public Engine {
 };
 
 // --threads N (N >= 1): N worker threads, each the tracker (and sequence
-// analyzer) of the 4-tuples whose flow hash falls to it; the calling thread
-// reads, merges and writes. Output is SerialEngine's, byte for byte, except
-// with max_connections (each shard holds its share of the cap).
+// analyzer) of the 4-tuples whose flow hash falls to it, and a merge thread
+// that calls `out` and `sink` (so formatting and writing run there, not on the
+// calling thread, which reads and decodes). Output is SerialEngine's, byte for
+// byte, except with max_connections (each shard holds its share of the cap).
 std::unique_ptr<Engine> make_sharded_engine(const tcp::TrackerOptions& opts, unsigned shards,
                                             tcp::ConnectionSink& out, output::Sink& sink);
 

@@ -12,10 +12,11 @@
 // A shard records what it finishes (and where it creates) with the key one
 // tracker's order follows: (entry, phase, list, place in the list) for a
 // packet's expiries, replacement, creation, eviction, then the connection id
-// at the end (tcp::EmitOrder). Once every shard is through a batch, the
-// reading thread merges the shards' events by that key, numbers connections
-// as one tracker would (in order of creation), and hands them to the sink:
-// same records, same order, same ids, same summary.
+// at the end (tcp::EmitOrder). Once every shard is through a batch, the merge
+// thread merges the shards' events by that key, numbers connections as one
+// tracker would (in order of creation), and hands them on to the sink, which
+// formats and writes them on that thread: same records, same order, same ids,
+// same summary.
 //
 // One case needs the shards to talk: a tracker expires an expiry list from its
 // head while the head is idle, so when time went backwards an idle connection
@@ -283,7 +284,7 @@ class ShardedEngine final : public Engine {
       b.out.resize(shards);
     }
     // SIGINT and SIGTERM go to the reading thread (request_stop), whose read
-    // they interrupt: the workers are started with them blocked.
+    // they interrupt: the other threads are started with them blocked.
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
@@ -292,6 +293,7 @@ class ShardedEngine final : public Engine {
     try {
       for (std::unique_ptr<Shard>& s : shards_)
         threads_.emplace_back([this, shard = s.get()] { work(*shard); });
+      merger_ = std::thread([this] { merge_all(); });
     } catch (...) {
       pthread_sigmask(SIG_SETMASK, &old, nullptr);
       stop();
@@ -317,20 +319,21 @@ class ShardedEngine final : public Engine {
 
   void finish() override {
     publish(true);
-    while (merged_ < filling_) merge_next();
-    stop();
-    stats_.segments = stats_.evicted = stats_.expired_idle = stats_.time_went_backwards = 0;
+    merger_.join();  // returns once the last batch is merged, or on a failure
+    stop();          // the shards return after the last batch
+    if (merge_failure_) std::rethrow_exception(merge_failure_);
+    final_stats_ = merged_stats_;
     for (const std::unique_ptr<Shard>& s : shards_) {
       const tcp::TrackerStats& t = s->tracker().stats();
-      stats_.segments += t.segments;
-      stats_.evicted += t.evicted;
-      stats_.expired_idle += t.expired_idle;
-      stats_.time_went_backwards += t.time_went_backwards;
+      final_stats_.segments += t.segments;
+      final_stats_.evicted += t.evicted;
+      final_stats_.expired_idle += t.expired_idle;
+      final_stats_.time_went_backwards += t.time_went_backwards;
     }
   }
 
-  [[nodiscard]] tcp::TrackerStats stats() const override { return stats_; }
-  [[nodiscard]] std::size_t open_connections() const override { return live_; }
+  [[nodiscard]] tcp::TrackerStats stats() const override { return final_stats_; }
+  [[nodiscard]] std::size_t open_connections() const override { return live_.load(); }
 
  private:
   // The segment (if any) is in b.segs[b.used] already. Its `payload` view
@@ -349,8 +352,8 @@ class ShardedEngine final : public Engine {
     if (++b.used == kBatch) publish(false);
   }
 
-  // Hands the batch being filled to the shards and readies the next slot,
-  // merging the batch that held it.
+  // Hands the batch being filled to the shards, then waits until the merge
+  // is through with the batch that held the next slot.
   void publish(bool last) {
     Batch& b = ring_[filling_ % kRing];
     b.last = last;
@@ -361,23 +364,45 @@ class ShardedEngine final : public Engine {
     }
     published_cv_.notify_all();
     if (last) return;
-    if (filling_ >= kRing) merge_next();
+    std::exception_ptr failure;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      merged_cv_.wait(lock, [this] { return merged_ + kRing > filling_ || merge_failure_; });
+      failure = merge_failure_;
+    }
+    if (failure) std::rethrow_exception(failure);
     Batch& next = ring_[filling_ % kRing];
     next.used = 0;
     next.syncs_used = 0;
   }
 
-  // Waits for the oldest unmerged batch, then merges it.
-  void merge_next() {
-    Batch& b = ring_[merged_ % kRing];
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      done_cv_.wait(lock, [&b] { return b.pending == 0; });
+  // The merge thread: each batch in turn once every shard is through with it.
+  void merge_all() {
+    for (std::uint64_t n = 0;; ++n) {
+      Batch& b = ring_[n % kRing];
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        done_cv_.wait(lock, [&] { return (published_ > n && b.pending == 0) || stopping_; });
+        if (stopping_) return;
+      }
+      const bool last = b.last;
+      try {
+        for (const std::unique_ptr<Shard>& s : shards_)
+          if (s->failure()) std::rethrow_exception(s->failure());
+        merge(b);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu_);
+        merge_failure_ = std::current_exception();
+        merged_cv_.notify_all();
+        return;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        merged_ = n + 1;
+      }
+      merged_cv_.notify_all();
+      if (last) return;
     }
-    for (const std::unique_ptr<Shard>& s : shards_)
-      if (s->failure()) std::rethrow_exception(s->failure());
-    merge(b);
-    ++merged_;
   }
 
   using Key = std::tuple<std::uint64_t, EmitPhase, std::uint8_t, std::uint64_t>;
@@ -420,16 +445,16 @@ class ShardedEngine final : public Engine {
   // What one tracker does at this event: number a new connection, or finish one.
   void replay(std::size_t shard, ShardOut& o, const Event& e) {
     if (e.phase == EmitPhase::Create) {
-      ids_[shard].add(++stats_.connections);
+      ids_[shard].add(++merged_stats_.connections);
       done_.add(1);
-      stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, ++live_);
+      merged_stats_.peak_open = std::max<std::uint64_t>(merged_stats_.peak_open, ++live_);
       return;
     }
     tcp::Connection& c = o.records[e.record];
     c.id = ids_[shard].take(c.id);
     done_.take(c.id);
     --live_;
-    ++stats_.emitted;
+    ++merged_stats_.emitted;
     out_.on_connection(c);
   }
 
@@ -453,12 +478,16 @@ class ShardedEngine final : public Engine {
     }
   }
 
+  // Joins every thread. They return by themselves after the last batch; on an
+  // error path, the merge at once and the shards after the batches already published.
   void stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
     }
     published_cv_.notify_all();
+    done_cv_.notify_all();
+    if (merger_.joinable()) merger_.join();
     for (std::thread& t : threads_)
       if (t.joinable()) t.join();
   }
@@ -471,19 +500,26 @@ class ShardedEngine final : public Engine {
   std::optional<ExpiryWindows> windows_;
 
   std::mutex mu_;
-  std::condition_variable published_cv_, done_cv_;
-  std::uint64_t published_ = 0;  // batches handed to the shards (under mu_)
-  bool stopping_ = false;        // (under mu_)
+  std::condition_variable published_cv_;  // shards: a batch to walk, or stopping_
+  std::condition_variable done_cv_;       // merge: a batch walked by every shard, or stopping_
+  std::condition_variable merged_cv_;     // reader: a slot free, or merge_failure_
+  // Under mu_.
+  std::uint64_t published_ = 0;  // batches handed to the shards
+  std::uint64_t merged_ = 0;     // batches merged
+  bool stopping_ = false;
+  std::exception_ptr merge_failure_;  // the merge stopped: this is why
 
-  // Reading thread only.
-  std::uint64_t filling_ = 0;  // the batch being filled (= batches published)
-  std::uint64_t merged_ = 0;
+  // Reading thread.
+  std::uint64_t filling_ = 0;  // the batch being filled (= batches published; written under mu_)
+  tcp::TrackerStats final_stats_;  // set by finish()
+  // Merge thread.
+  std::thread merger_;
   std::vector<IdWindow> ids_;  // by shard: shard's connection id -> id
   IdWindow done_;              // by id: open connections (lowest() = lowest open id)
   std::vector<std::size_t> pos_;
   std::uint64_t flushed_below_ = 1;
-  std::size_t live_ = 0;
-  tcp::TrackerStats stats_;
+  std::atomic<std::size_t> live_{0};
+  tcp::TrackerStats merged_stats_;  // connections, emitted, peak_open
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 // (the summary prints only some of them), clock ticks included.
 #include <catch2/catch.hpp>
 #include <set>
+#include <stdexcept>
 
 #include "pipeline/engine.hpp"
 #include "support/churn_capture.hpp"
@@ -24,10 +25,12 @@ struct Finished {
 };
 
 // Records every finished connection; as a sink, checks flush_before never
-// claims a connection is done before it is.
+// claims a connection is done before it is. Throws at the connection `fail_at`
+// (counted from 1) if set.
 class Recorder final : public output::Sink {
  public:
   void on_connection(const tcp::Connection& c) override {
+    if (list.size() + 1 == fail_at) throw std::runtime_error("sink failed");
     list.push_back(
         {c.id, c.first_frame, c.last_frame, c.instance, c.end_reason, c.anomaly_total()});
     done.insert(c.id);
@@ -43,6 +46,7 @@ class Recorder final : public output::Sink {
   std::vector<Finished> list;
   std::set<std::uint64_t> done;
   std::uint64_t flushed = 1;
+  std::size_t fail_at = 0;
 };
 
 struct Outcome {
@@ -53,8 +57,9 @@ struct Outcome {
 // Feeds the frames to an engine of `threads` shards (0: SerialEngine with the
 // sequence analyzer, as run() builds it), with a clock tick every 97 segments.
 Outcome run_engine(const std::vector<test::Frame>& frames, const tcp::TrackerOptions& opts,
-                   unsigned threads) {
+                   unsigned threads, std::size_t fail_at = 0) {
   Recorder rec;
+  rec.fail_at = fail_at;
   analyze::SeqAnalyzer analyzer;
   std::unique_ptr<pipeline::Engine> engine =
       threads == 0 ? std::make_unique<pipeline::SerialEngine>(opts, rec, &analyzer, rec)
@@ -111,4 +116,18 @@ TEST_CASE("sharded engine: an empty input and a single segment", "[threads]") {
   const Outcome a = run_engine(one_frame, {}, 0), b = run_engine(one_frame, {}, 2);
   CHECK(a.finished == b.finished);
   CHECK(a.stats == b.stats);
+}
+
+TEST_CASE("sharded engine: a sink that throws stops the run with its exception, no thread hangs",
+          "[threads]") {
+  const std::vector<test::Frame> frames = test::churn_capture(9, 600);
+  const tcp::TrackerOptions opts = test::short_timeouts().tracker;
+  const std::size_t total = run_engine(frames, opts, 0).finished.size();
+  REQUIRE(total > 600);
+  // Early (while reading), late (while finishing), and at the very last connection.
+  for (std::size_t at : {std::size_t{1}, total / 2, total - 5, total}) {
+    INFO("throws at connection " << at << " of " << total);
+    CHECK_THROWS_WITH(run_engine(frames, opts, 3, at), "sink failed");
+    CHECK_THROWS_WITH(run_engine(frames, opts, 0, at), "sink failed");
+  }
 }
