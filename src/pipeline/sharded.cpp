@@ -11,12 +11,12 @@
 //
 // A shard records what it finishes (and where it creates) with the key one
 // tracker's order follows: (entry, phase, list, place in the list) for a
-// packet's expiries, replacement, creation, eviction, then the connection id
-// at the end (tcp::EmitOrder). Once every shard is through a batch, the merge
-// thread merges the shards' events by that key, numbers connections as one
-// tracker would (in order of creation), and hands them on to the sink, which
-// formats and writes them on that thread: same records, same order, same ids,
-// same summary.
+// packet's expiries, replacement, creation, eviction (tcp::EmitOrder). Once
+// every shard is through a batch, the merge thread merges the shards' events by
+// that key, numbers connections as one tracker would (in order of creation),
+// and hands them on to the sink, which formats and writes them on that thread.
+// At the end of input it finishes the shards' open connections itself, in id
+// order. Same records, same order, same ids, same summary.
 //
 // One case needs the shards to talk: a tracker expires an expiry list from its
 // head while the head is idle, so when time went backwards an idle connection
@@ -49,7 +49,7 @@ constexpr std::size_t kBatch = 1024;  // entries per batch
 constexpr std::size_t kRing = 8;      // batches in flight
 constexpr std::size_t kLists = Tracker::kLruLists;
 constexpr std::uint32_t kEveryShard = 0xffffffffu;   // an entry that only moves time on
-constexpr std::uint64_t kAtEnd = ~std::uint64_t{0};  // finish(): after every entry
+constexpr std::uint64_t kAtEnd = ~std::uint64_t{0};  // finishing: after every entry
 
 // Which entries need the shards to agree on expiry. A tracker expires list l
 // from its head while the head is idle (now - last_ts > timeout). A list is in
@@ -139,10 +139,10 @@ struct SyncPoint {
 
 // A shard's creation or emission, with its key in one tracker's order.
 struct Event {
-  std::uint64_t at = 0;  // entry number in the input; kAtEnd for finish()
+  std::uint64_t at = 0;  // entry number in the input; kAtEnd when finishing
   EmitPhase phase = EmitPhase::Create;
   std::uint8_t list = 0;
-  std::uint64_t stamp = 0;   // Expire, Evict: the tracker's stamp; Finish: the shard's id
+  std::uint64_t stamp = 0;   // Expire, Evict: the tracker's stamp
   std::uint32_t record = 0;  // emissions: index in ShardOut::records
 };
 
@@ -159,7 +159,7 @@ struct Batch {
   std::uint16_t syncs_used = 0;
   std::vector<ShardOut> out;  // by shard
   unsigned pending = 0;       // shards still on it (under ShardedEngine::mu_)
-  bool last = false;          // end of input: the shards finish after it
+  bool last = false;          // end of input: after it the merge finishes what is open
 };
 
 // Values of consecutive ids from 1, each taken once; memory spans the ids from
@@ -207,21 +207,22 @@ class Shard final : public tcp::ConnectionSink {
         failure_ = std::current_exception();
       }
     }
-    if (b.last && !failure_) {
-      at_ = kAtEnd;
-      try {
-        tracker_.finish();
-      } catch (...) {
-        failure_ = std::current_exception();
-      }
-    }
   }
+
+  // End of input, called by the merge thread once this shard is through the
+  // last batch: finishes its open connection with the lowest id into `out`.
+  bool finish_one(ShardOut& out) {
+    out_ = &out;
+    at_ = kAtEnd;
+    return tracker_.finish_one();
+  }
+  [[nodiscard]] std::uint64_t next_to_finish() { return tracker_.next_to_finish(); }
 
   void on_connection(const tcp::Connection&) override {}  // the tracker calls take_connection
   void take_connection(tcp::Connection&& c) override {
     const tcp::EmitOrder& o = tracker_.emit_order();
-    out_->events.push_back({at_, o.phase, o.list, o.phase == EmitPhase::Finish ? c.id : o.stamp,
-                            static_cast<std::uint32_t>(out_->records.size())});
+    out_->events.push_back(
+        {at_, o.phase, o.list, o.stamp, static_cast<std::uint32_t>(out_->records.size())});
     out_->records.push_back(std::move(c));
   }
 
@@ -390,6 +391,7 @@ class ShardedEngine final : public Engine {
         for (const std::unique_ptr<Shard>& s : shards_)
           if (s->failure()) std::rethrow_exception(s->failure());
         merge(b);
+        if (last) finish_all();
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu_);
         merge_failure_ = std::current_exception();
@@ -406,10 +408,7 @@ class ShardedEngine final : public Engine {
   }
 
   using Key = std::tuple<std::uint64_t, EmitPhase, std::uint8_t, std::uint64_t>;
-  [[nodiscard]] Key key_of(std::size_t shard, const Event& e) const {
-    return {e.at, e.phase, e.list,
-            e.phase == EmitPhase::Finish ? ids_[shard].peek(e.stamp) : e.stamp};
-  }
+  [[nodiscard]] static Key key_of(const Event& e) { return {e.at, e.phase, e.list, e.stamp}; }
 
   // The shards' events of one batch, in one tracker's order.
   void merge(Batch& b) {
@@ -420,7 +419,7 @@ class ShardedEngine final : public Engine {
       Key best_key{};
       for (std::size_t s = 0; s < n; ++s) {
         if (pos_[s] == b.out[s].events.size()) continue;
-        const Key k = key_of(s, b.out[s].events[pos_[s]]);
+        const Key k = key_of(b.out[s].events[pos_[s]]);
         if (best == n || k < best_key) {
           best = s;
           best_key = k;
@@ -439,6 +438,31 @@ class ShardedEngine final : public Engine {
     if (done_.lowest() != flushed_below_) {
       flushed_below_ = done_.lowest();
       sink_.flush_before(flushed_below_);
+    }
+  }
+
+  // End of input: the shards' open connections in id order, one at a time,
+  // as one tracker's finish() (the shards are through; their trackers are
+  // this thread's now), so they are never all held at once.
+  void finish_all() {
+    ShardOut one;
+    for (;;) {
+      std::size_t best = shards_.size();
+      std::uint64_t best_id = 0;
+      for (std::size_t s = 0; s < shards_.size(); ++s) {
+        const std::uint64_t next = shards_[s]->next_to_finish();
+        if (next == 0) continue;
+        const std::uint64_t id = ids_[s].peek(next);
+        if (best == shards_.size() || id < best_id) {
+          best = s;
+          best_id = id;
+        }
+      }
+      if (best == shards_.size()) return;
+      shards_[best]->finish_one(one);
+      replay(best, one, one.events.front());
+      one.events.clear();
+      one.records.clear();
     }
   }
 

@@ -273,17 +273,34 @@ std::uint64_t Tracker::first_unexpired(std::size_t list, core::Timestamp now) co
   return kNoStamp;
 }
 
-void Tracker::finish() {
-  std::vector<std::uint32_t> open;
-  open.reserve(live_);
+void Tracker::collect_open() {
+  finishing_.clear();
+  finishing_.reserve(live_);
   for (std::uint8_t l = 0; l < kLists; ++l)
-    for (std::uint32_t id = lru_[l].head; id != kNil; id = conns_[id].lru_next) open.push_back(id);
-  std::sort(open.begin(), open.end(),
-            [this](std::uint32_t a, std::uint32_t b) { return conns_[a].id < conns_[b].id; });
+    for (std::uint32_t id = lru_[l].head; id != kNil; id = conns_[id].lru_next)
+      finishing_.push_back(id);
+  std::sort(finishing_.begin(), finishing_.end(),
+            [this](std::uint32_t a, std::uint32_t b) { return conns_[a].id > conns_[b].id; });
+}
+
+std::uint64_t Tracker::next_to_finish() {
+  if (finishing_.empty()) collect_open();
+  return finishing_.empty() ? 0 : conns_[finishing_.back()].id;
+}
+
+bool Tracker::finish_one() {
+  if (finishing_.empty()) collect_open();
+  if (finishing_.empty()) return false;
+  const std::uint32_t id = finishing_.back();
+  finishing_.pop_back();
+  const Connection& c = conns_[id];
   order_ = {EmitPhase::Finish, 0, 0};
-  for (std::uint32_t id : open) {
-    const Connection& c = conns_[id];
-    emit(id, c.ended ? c.end_reason : EndReason::EndOfInput);
+  emit(id, c.ended ? c.end_reason : EndReason::EndOfInput);
+  return true;
+}
+
+void Tracker::finish() {
+  while (finish_one()) {
   }
 }
 

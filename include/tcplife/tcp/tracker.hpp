@@ -101,6 +101,12 @@ class Tracker {
   void advance_time(core::Timestamp now);
   // End of input: finishes every open connection, in order of first packet.
   void finish();
+  // The same one connection at a time: finishes the open connection with the
+  // lowest id, or returns false if none is open. Until it does, nothing else
+  // may be called but next_to_finish().
+  bool finish_one();
+  // The id of the connection finish_one() would finish next (0: none).
+  [[nodiscard]] std::uint64_t next_to_finish();
 
   [[nodiscard]] const TrackerStats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::size_t open_connections() const noexcept { return live_; }
@@ -134,6 +140,7 @@ class Tracker {
   std::uint32_t create(const flow::KeyedPacket& kp, const decode::Segment& seg,
                        std::uint32_t instance, NewInstanceReason why);
   void emit(std::uint32_t id, EndReason why);
+  void collect_open();
   void lru_unlink(std::uint32_t id);
   void lru_push(std::uint32_t id, List l, std::uint64_t stamp);
   [[nodiscard]] List list_for(const Connection& c) const;
@@ -149,6 +156,7 @@ class Tracker {
   std::vector<std::uint64_t> lru_stamp_;  // by slot
   ExpiryBound bound_ = kNoBound;
   EmitOrder order_;
+  std::vector<std::uint32_t> finishing_;  // finish_one(): open slots, highest id first
   std::size_t live_ = 0;
   std::uint64_t next_id_ = 1;
   std::deque<bool> done_;          // finished flags of ids done_base_, done_base_ + 1, ...
