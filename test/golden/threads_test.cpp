@@ -105,6 +105,17 @@ TEST_CASE("threads: a churning capture with time going backwards equals the sing
 
   check_same(path, cfg);
   check_same(path, cfg, kFormats[0], {5, 8});  // some shards hold few 4-tuples
+  // Selection and the --fail-on gate (exit 4, its stderr lines, the global detectors).
+  tcplife::Config gated = cfg;
+  std::string err;
+  tcplife::output::Condition only, gate;
+  REQUIRE(tcplife::output::parse_condition("reset", only, err));
+  REQUIRE(tcplife::output::parse_condition("syn_flood", gate, err));
+  gated.selection.only = {only};
+  gated.fail_on = {only, gate};
+  gated.global.syn_flood_half_open = 5;
+  REQUIRE(run_with(path, gated, kFormats[0], 0).rc == tcplife::kExitFailOn);
+  check_same(path, gated);
   // Stopped by -c part-way through a batch, at a batch boundary, after the end.
   for (std::uint64_t count : {1500u, 2048u, 99999u}) {
     tcplife::Config cut = cfg;
