@@ -9,7 +9,8 @@
 #
 # run:     generates (once, cached) a deterministic capture with bench/gen_capture,
 #          then times, round-robin in the same run, the bare libpcap floors, tcplife
-#          (text to /dev/null, JSON and NDJSON to files) and, where installed,
+#          (text to /dev/null, JSON and NDJSON to files; text and JSON again with
+#          --threads 1 and 2) and, where installed,
 #          tcptrace -n -l and tshark -q -z conv,tcp. Prints a Markdown table of
 #          medians, ratios to the default floor and peak RSS.
 # memory:  tcplife's peak RSS against connections open at once (SYN flood from N
@@ -44,7 +45,7 @@ while [ $# -gt 0 ]; do
     --no-tcptrace) DO_TCPTRACE=0; shift ;;
     --no-tshark) DO_TSHARK=0; shift ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '3,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,26p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -133,7 +134,7 @@ cmd_run() {
   cat "$cap" >/dev/null
   local load0; load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-  local names=(floor floor64k floor256k text json ndjson)
+  local names=(floor floor64k floor256k text json ndjson text-t1 text-t2 json-t1 json-t2)
   declare -A show
   show[floor]="pcap_floor FILE  (pcap_open_offline, stdio default buffer)"
   show[floor64k]="pcap_floor --buffer 65536 FILE  (fopen + 64 KiB setvbuf: what tcplife does)"
@@ -141,6 +142,10 @@ cmd_run() {
   show[text]="tcplife FILE > /dev/null"
   show[json]="tcplife --format json FILE > out.json"
   show[ndjson]="tcplife --format ndjson FILE > out.ndjson"
+  show[text-t1]="tcplife --threads 1 FILE > /dev/null"
+  show[text-t2]="tcplife --threads 2 FILE > /dev/null"
+  show[json-t1]="tcplife --threads 1 --format json FILE > out.json"
+  show[json-t2]="tcplife --threads 2 --format json FILE > out.json"
   show[tcptrace]="tcptrace -n -l FILE > /dev/null"
   show[tshark]="tshark -q -z conv,tcp -r FILE > /dev/null"
   if [ "$DO_TCPTRACE" = 1 ] && command -v tcptrace >/dev/null; then names+=(tcptrace); fi
@@ -156,6 +161,8 @@ cmd_run() {
         text) measure "$n" /dev/null "$TCPLIFE" "$cap" ;;
         json) measure "$n" "$DIR/out.json" "$TCPLIFE" --format json "$cap" ;;
         ndjson) measure "$n" "$DIR/out.ndjson" "$TCPLIFE" --format ndjson "$cap" ;;
+        text-t?) measure "$n" /dev/null "$TCPLIFE" --threads "${n#text-t}" "$cap" ;;
+        json-t?) measure "$n" "$DIR/out-t.json" "$TCPLIFE" --threads "${n#json-t}" --format json "$cap" ;;
         tcptrace) measure "$n" /dev/null tcptrace -n -l "$cap" ;;
         tshark) [ "$r" -le "$TSHARK_RUNS" ] && measure "$n" /dev/null tshark -q -z conv,tcp -r "$cap" ;;
       esac
@@ -195,6 +202,11 @@ cmd_run() {
     done
     echo
     echo "Wall and CPU are medians over the runs (round-robin, page cache warm); CPU = user + sys."
+    if cmp -s "$DIR/out.json" "$DIR/out-t.json"; then
+      echo "The --threads JSON is byte-identical to the single-threaded JSON."
+    else
+      echo "**The --threads JSON differs from the single-threaded JSON.**"
+    fi
     if [ "$DO_TSHARK" = 1 ] && [ "$TSHARK_RUNS" -lt "$RUNS" ]; then
       echo "tshark: $TSHARK_RUNS run(s) only (it is slow)."
     fi

@@ -20,9 +20,10 @@ cmake --build build-asan -j"$jobs" >/dev/null
 
 # 3. Other tools' verdicts on public captures, when the shared corpus sits
 #    beside the checkout: tshark conversations, Zeek conn.log, tshark's
-#    per-segment analysis flags.
+#    per-segment analysis flags; and --threads against one thread on each.
 if [ -d ../shared/corpus/files ]; then
   scripts/conformance.sh
+  scripts/threads_compare.sh
   TCPLIFE=build/src/tcplife python3 scripts/zeek_compat.py --corpus ../shared/corpus --min-agree 95
   TCPLIFE_CLASSIFY=build/test/tcplife_classify scripts/tshark_compare.sh
 else

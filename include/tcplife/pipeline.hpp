@@ -53,6 +53,10 @@ struct Config {
   std::uint64_t max_packets = 0;           // -c: stop after this many packets (0 = all)
   std::int64_t max_duration_ns = 0;        // --duration: stop after this long, wall clock (live)
   bool progress = false;                   // files: a progress bar on stderr (set for terminals)
+  // --threads: worker threads that own shards of the connections (files and
+  // stdin; not live, not the text timeline). 0 = none: one thread does it all.
+  // Output is the same either way, except with tracker.max_connections.
+  unsigned threads = 0;
 };
 
 // Asks a running run() to stop reading, finish every open connection and

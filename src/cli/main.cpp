@@ -165,6 +165,11 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--max-connections", cfg.tracker.max_connections,
                  "cap on connections tracked at once; the oldest are reported and evicted");
+  app.add_option("--threads", cfg.threads,
+                 "files: N worker threads share the connections by flow hash (default 0: one "
+                 "thread); same output, except with --max-connections (a share of the cap per "
+                 "thread); live capture and text --timeline run on one thread")
+      ->check(CLI::Range(0, 64));
   app.add_option("--baseline", cfg.baseline,
                  "compare this run with a saved JSON report (as tcplife diff); exit 5 on changes");
   app.add_option("--rtt-tolerance", tolerance, "with --baseline: see tcplife diff --help");

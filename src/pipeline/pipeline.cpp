@@ -12,6 +12,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "pipeline/engine.hpp"
 #include "tcplife/analyze/seq_analyzer.hpp"
 #include "tcplife/decode/decode.hpp"
 #include "tcplife/output/ladder.hpp"
@@ -191,14 +192,19 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   Dispatch dispatch(cfg, *sink, ladder_ptr);
   tcp::TrackerOptions topts = cfg.tracker;
   topts.keep_events = cfg.output.timeline || cfg.output.full_events;  // only shown with --timeline
-  tcp::Tracker tracker(topts, dispatch, &observers);
+  // --threads: files only (a live capture's records must not wait for a batch
+  // to fill), and not for the ladder (it records packets in input order).
+  std::unique_ptr<pipeline::Engine> engine;
+  if (cfg.threads > 0 && live == nullptr && ladder_ptr == nullptr)
+    engine = pipeline::make_sharded_engine(topts, cfg.threads, dispatch, *sink);
+  else
+    engine = std::make_unique<pipeline::SerialEngine>(topts, dispatch, &observers, *sink);
   output::RunSummary sum;
   decode::DecodeOptions dopts;
   dopts.verify_checksum = cfg.verify_checksums;
   core::PacketView pkt;
   decode::Segment seg;
   source::ReadStatus st = source::ReadStatus::End;
-  std::uint64_t flushed_below = 1;
   std::int64_t input_size = -1;
   if (live == nullptr && cfg.input != "-") {
     struct stat st_in {};
@@ -235,8 +241,8 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
     if (live != nullptr && cfg.live.status && now - last_status >= std::chrono::seconds(1)) {
       last_status = now;
       const source::LiveStats ls = live->stats();
-      err << "\rtcplife: " << sum.packets << " packets, " << tracker.open_connections()
-          << " open, " << tracker.stats().emitted << " ended, " << ls.dropped << " dropped\x1b[K"
+      err << "\rtcplife: " << sum.packets << " packets, " << engine->open_connections()
+          << " open, " << engine->stats().emitted << " ended, " << ls.dropped << " dropped\x1b[K"
           << std::flush;
     }
     st = src->next(pkt);
@@ -244,7 +250,7 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
       // Nothing arrived: let capture time run on with the wall clock, so
       // connections that ended or went idle are reported without new traffic.
       if (sum.have_ts)
-        tracker.advance_time(core::Timestamp{
+        engine->advance_time(core::Timestamp{
             sum.last_ts.ns + std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  Clock::now() - last_packet_wall)
                                  .count()});
@@ -270,11 +276,7 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
       continue;
     }
     ++sum.tcp_segments;
-    tracker.process(seg);
-    if (tracker.lowest_open_id() != flushed_below) {
-      flushed_below = tracker.lowest_open_id();
-      sink->flush_before(flushed_below);
-    }
+    engine->process(seg);
   }
   g_live = nullptr;
   if ((live != nullptr && cfg.live.status) || show_progress) err << "\r\x1b[K" << std::flush;
@@ -292,7 +294,7 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
         << "; every whole packet before it was analysed\n";
     rc = kExitPartial;
   }
-  tracker.finish();
+  engine->finish();
   if (live != nullptr) {
     const source::LiveStats ls = live->stats();
     sum.live_stats = true;
@@ -302,7 +304,7 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
     if (sum.stop_reason.empty()) sum.stop_reason = "end";
   }
   sum.filtered_out = src->filtered_out();
-  sum.tracker = tracker.stats();
+  sum.tracker = engine->stats();
   sum.linktypes = src->linktypes();
   sum.tally = std::move(dispatch.tally());
   sum.global = dispatch.detectors().report();

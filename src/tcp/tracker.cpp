@@ -105,8 +105,8 @@ decode::Segment EmbryoSegment::expand(const flow::FlowKey& key) const noexcept {
 Tracker::Tracker(const TrackerOptions& opts, ConnectionSink& sink, SegmentObserver* observer)
     : opts_(opts), sink_(sink), observer_(observer) {}
 
-std::int64_t Tracker::timeout_of(List l) const {
-  switch (l) {
+std::int64_t Tracker::timeout_of(std::size_t list) const {
+  switch (list) {
     case kHandshake: return opts_.idle_handshake_ns;
     case kEstablished: return opts_.idle_established_ns;
     case kClosing: return opts_.idle_closing_ns;
@@ -131,9 +131,10 @@ void Tracker::lru_unlink(std::uint32_t id) {
   h.list = 0xff;
 }
 
-void Tracker::lru_push(std::uint32_t id, List which) {
+void Tracker::lru_push(std::uint32_t id, List which, std::uint64_t stamp) {
   LruHook& h = hook(id);
   Lru& l = lru_[which];
+  h.stamp = stamp;
   h.list = which;
   h.prev = l.tail;
   h.next = kNil;
@@ -241,6 +242,10 @@ LruHook& Tracker::hook(std::uint32_t ix) noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].lru : conns_[ix].lru;
 }
 
+const LruHook& Tracker::hook(std::uint32_t ix) const noexcept {
+  return is_embryo(ix) ? embryos_[ix & ~kEmbryo].lru : conns_[ix].lru;
+}
+
 core::Timestamp Tracker::last_ts_of(std::uint32_t ix) const noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].last_ts : conns_[ix].last_ts;
 }
@@ -265,10 +270,10 @@ void Tracker::emit(std::uint32_t ix, EndReason why) {
   }
   finalize_connection(c, why, now_);
   if (observer_ != nullptr) observer_->on_finish(c);
-  sink_.on_connection(c);
-  ++stats_.emitted;
   if (table_.find(c.key) == id) table_.erase(c.key);
   lru_unlink(id);
+  ++stats_.emitted;
+  sink_.take_connection(std::move(c));
   conns_.release(id);
   --live_;
 }
@@ -323,14 +328,14 @@ void Tracker::process(const decode::Segment& seg) {
       e.segs[e.count++] = EmbryoSegment::from_segment(seg, kp.from);
       e.last_ts = std::max(e.last_ts, seg.ts);
       lru_unlink(id);
-      lru_push(id, kHandshake);
+      lru_push(id, kHandshake, seg.index);
       evict_if_needed(id);
       return;
     }
   }
   if (id == flow::kNoConn && opts_.compact_handshakes && plain_syn(seg) && !seg.has(kAck)) {
     id = create_embryo(kp, seg);
-    lru_push(id, kHandshake);
+    lru_push(id, kHandshake, seg.index);
     evict_if_needed(id);
     return;
   }
@@ -347,6 +352,7 @@ void Tracker::process(const decode::Segment& seg) {
         if (ep.fin_seen) n = ep.fin_seq + 1;
         next[i] = n;
       }
+      order_ = {EmitPhase::Replace, 0, 0};
       emit(id, c.ended ? c.end_reason : EndReason::Replaced);
       id = create(kp, seg, instance, why);
       Connection& nc = conns_[id];
@@ -373,7 +379,7 @@ void Tracker::process(const decode::Segment& seg) {
   Connection& c = conns_[id];
   apply(c, kp.from, seg);
   lru_unlink(id);
-  lru_push(id, list_for(c));
+  lru_push(id, list_for(c), seg.index);
   evict_if_needed(id);
 }
 
@@ -383,6 +389,7 @@ void Tracker::evict_if_needed(std::uint32_t keep) {
     const std::uint32_t victim = lru_[l].head;
     if (victim != kNil && victim != keep) {
       ++stats_.evicted;
+      order_ = {EmitPhase::Evict, static_cast<std::uint8_t>(l), hook(victim).stamp};
       emit(victim, end_reason_of(victim, EndReason::Evicted));
       break;
     }
@@ -395,25 +402,53 @@ void Tracker::advance_time(core::Timestamp now) {
     have_now_ = true;
   }
   for (std::uint8_t l = 0; l < kLists; ++l) {
-    const std::int64_t timeout = timeout_of(static_cast<List>(l));
+    const std::int64_t timeout = timeout_of(l);
     for (;;) {
       const std::uint32_t head = lru_[l].head;
       if (head == kNil) break;
-      if (now_ - last_ts_of(head) <= timeout) break;
+      if (now_ - last_ts_of(head) <= timeout || hook(head).stamp >= bound_[l]) break;
       if (l != kEnded) ++stats_.expired_idle;
+      order_ = {EmitPhase::Expire, l, hook(head).stamp};
       emit(head, end_reason_of(head, EndReason::Idle));
     }
   }
 }
 
-void Tracker::finish() {
-  std::vector<std::uint32_t> open;
-  open.reserve(live_);
+std::uint64_t Tracker::first_unexpired(std::size_t list, core::Timestamp now) const {
+  if (have_now_ && now_ > now) now = now_;
+  const std::int64_t timeout = timeout_of(list);
+  for (std::uint32_t id = lru_[list].head; id != kNil; id = hook(id).next)
+    if (now - last_ts_of(id) <= timeout) return hook(id).stamp;
+  return kNoStamp;
+}
+
+void Tracker::collect_open() {
+  finishing_.clear();
+  finishing_.reserve(live_);
   for (std::uint8_t l = 0; l < kLists; ++l)
-    for (std::uint32_t id = lru_[l].head; id != kNil; id = hook(id).next) open.push_back(id);
-  std::sort(open.begin(), open.end(),
-            [this](std::uint32_t a, std::uint32_t b) { return id_of(a) < id_of(b); });
-  for (std::uint32_t id : open) emit(id, end_reason_of(id, EndReason::EndOfInput));
+    for (std::uint32_t id = lru_[l].head; id != kNil; id = hook(id).next) finishing_.push_back(id);
+  std::sort(finishing_.begin(), finishing_.end(),
+            [this](std::uint32_t a, std::uint32_t b) { return id_of(a) > id_of(b); });
+}
+
+std::uint64_t Tracker::next_to_finish() {
+  if (finishing_.empty()) collect_open();
+  return finishing_.empty() ? 0 : id_of(finishing_.back());
+}
+
+bool Tracker::finish_one() {
+  if (finishing_.empty()) collect_open();
+  if (finishing_.empty()) return false;
+  const std::uint32_t id = finishing_.back();
+  finishing_.pop_back();
+  order_ = {EmitPhase::Finish, 0, 0};
+  emit(id, end_reason_of(id, EndReason::EndOfInput));
+  return true;
+}
+
+void Tracker::finish() {
+  while (finish_one()) {
+  }
 }
 
 }  // namespace tcplife::tcp

@@ -260,6 +260,7 @@ struct AnomalyCount {
 
 // A place in one of the tracker's expiry lists (indexes into its stores).
 struct LruHook {
+  std::uint64_t stamp = 0;  // index of the packet that last pushed it to its list's tail
   std::uint32_t prev = 0xffffffffu, next = 0xffffffffu;
   std::uint8_t list = 0xff;  // 0xff: in no list
 };

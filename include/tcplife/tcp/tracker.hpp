@@ -98,6 +98,26 @@ class ConnectionSink {
  public:
   virtual ~ConnectionSink() = default;
   virtual void on_connection(const Connection& c) = 0;
+  // What the tracker calls: it drops `c` right after, so a sink that keeps
+  // the record may move it out. By default, on_connection(c).
+  virtual void take_connection(Connection&& c) { on_connection(c); }
+};
+
+// Where, within the packet that caused it, a connection was finished. One
+// tracker finishes connections in this order; a sharded run (--threads)
+// merges several trackers' emissions back into it.
+enum class EmitPhase : std::uint8_t {
+  Expire,   // advance_time: idle or done lingering; by list, then by place in the list
+  Replace,  // a new instance took over its 4-tuple
+  Create,   // not an emission: where the packet's new connection (if any) falls
+  Evict,    // --max-connections
+  Finish,   // finish(): end of input, by id
+};
+
+struct EmitOrder {
+  EmitPhase phase = EmitPhase::Finish;
+  std::uint8_t list = 0;    // Expire, Evict: the expiry list it left
+  std::uint64_t stamp = 0;  // Expire, Evict: its place there (see Tracker: stamps)
 };
 
 struct TrackerStats {
@@ -108,6 +128,7 @@ struct TrackerStats {
   std::uint64_t expired_idle = 0;
   std::uint64_t peak_open = 0;
   std::uint64_t time_went_backwards = 0;  // packets older than the newest seen
+  friend bool operator==(const TrackerStats&, const TrackerStats&) = default;
 };
 
 // The per-4-tuple connection engine: finds (or starts) the connection instance
@@ -115,6 +136,12 @@ struct TrackerStats {
 // connections to the sink. Memory is bounded by concurrent connections.
 class Tracker {
  public:
+  // Expiry lists: handshake, established, closing, ended (lingering).
+  static constexpr std::size_t kLruLists = 4;
+  static constexpr std::uint64_t kNoStamp = ~std::uint64_t{0};
+  using ExpiryBound = std::array<std::uint64_t, kLruLists>;
+  static constexpr ExpiryBound kNoBound{kNoStamp, kNoStamp, kNoStamp, kNoStamp};
+
   // `observer` (optional) sees every segment before the engine applies it.
   Tracker(const TrackerOptions& opts, ConnectionSink& sink, SegmentObserver* observer = nullptr);
 
@@ -123,6 +150,12 @@ class Tracker {
   void advance_time(core::Timestamp now);
   // End of input: finishes every open connection, in order of first packet.
   void finish();
+  // The same one connection at a time: finishes the open connection with the
+  // lowest id, or returns false if none is open. Until it does, nothing else
+  // may be called but next_to_finish().
+  bool finish_one();
+  // The id of the connection finish_one() would finish next (0: none).
+  [[nodiscard]] std::uint64_t next_to_finish();
 
   [[nodiscard]] const TrackerStats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::size_t open_connections() const noexcept { return live_; }
@@ -130,9 +163,25 @@ class Tracker {
   // every connection with a lower id has been handed to the sink.
   [[nodiscard]] std::uint64_t lowest_open_id() const noexcept { return done_base_; }
 
+  // For a sharded run (pipeline/sharded.cpp). A connection's stamp is the
+  // index of the packet that last moved it to the tail of its expiry list, so
+  // stamps grow along each list.
+  //
+  // During ConnectionSink::take_connection: why the connection is finished now.
+  [[nodiscard]] const EmitOrder& emit_order() const noexcept { return order_; }
+  // The stamp of the first connection in expiry list `list` that is not idle
+  // at capture time max(now, the tracker's time), or kNoStamp.
+  [[nodiscard]] std::uint64_t first_unexpired(std::size_t list, core::Timestamp now) const;
+  // Until the next call, advance_time expires in list l only connections
+  // stamped below bound[l] (kNoBound: all idle ones, the default).
+  void set_expiry_bound(const ExpiryBound& bound) noexcept { bound_ = bound; }
+  // Idle timeout of expiry list `list` (capture time, ns).
+  [[nodiscard]] std::int64_t timeout_of(std::size_t list) const;
+
  private:
   static constexpr std::uint32_t kNil = 0xffffffffu;
   enum List : std::uint8_t { kHandshake = 0, kEstablished, kClosing, kEnded, kLists };
+  static_assert(kLists == kLruLists);
   struct Lru {
     std::uint32_t head = kNil, tail = kNil;
   };
@@ -154,13 +203,14 @@ class Tracker {
   void evict_if_needed(std::uint32_t keep);
   void emit(std::uint32_t ix, EndReason why);
   LruHook& hook(std::uint32_t ix) noexcept;
+  [[nodiscard]] const LruHook& hook(std::uint32_t ix) const noexcept;
   [[nodiscard]] core::Timestamp last_ts_of(std::uint32_t ix) const noexcept;
   [[nodiscard]] std::uint64_t id_of(std::uint32_t ix) const noexcept;
   [[nodiscard]] EndReason end_reason_of(std::uint32_t ix, EndReason if_open) const noexcept;
+  void collect_open();
   void lru_unlink(std::uint32_t id);
-  void lru_push(std::uint32_t id, List l);
+  void lru_push(std::uint32_t id, List l, std::uint64_t stamp);
   [[nodiscard]] List list_for(const Connection& c) const;
-  [[nodiscard]] std::int64_t timeout_of(List l) const;
   bool should_start_new(const Connection& c, Side from, const decode::Segment& seg,
                         NewInstanceReason& why) const;
 
@@ -171,6 +221,9 @@ class Tracker {
   ConnectionStore conns_;
   SlotStore<Embryo> embryos_;
   std::array<Lru, kLists> lru_{};
+  ExpiryBound bound_ = kNoBound;
+  EmitOrder order_;
+  std::vector<std::uint32_t> finishing_;  // finish_one(): open slots, highest id first
   std::size_t live_ = 0;
   std::uint64_t next_id_ = 1;
   std::deque<bool> done_;          // finished flags of ids done_base_, done_base_ + 1, ...
