@@ -396,10 +396,11 @@ ev::Seen seen_before(const Endpoint& fe, const Seg& s) noexcept {
 
 void report(Connection& c, Side from, const decode::Segment& seg, const Seg& s,
             const SegAnalysisEndpoint& F, const SegAnalysisEndpoint& R, const WsResult& w,
-            const Final& f, ev::Seen seen) {
+            const Final& f) {
   constexpr std::uint32_t kReported = (std::uint32_t{1} << (kWiresharkClasses + 1)) - 1;
   if ((f.bits & kReported) == 0) return;  // the common case: nothing to report
   const Endpoint& fe = c.at(from);
+  const ev::Seen seen = seen_before(fe, s);  // the engine has not seen this segment yet
   const Endpoint& re = c.at(flow::other(from));
   const std::int64_t rseq = rel(fe, s.seq);
   const std::int64_t rack = rel(re, s.ack);
@@ -676,9 +677,8 @@ void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& se
   handshake_times(c, F, s);
 
   const WsResult w = wireshark_rules(F, R, s);
-  const ev::Seen seen = seen_before(c.at(from), s);
   Final f = correct(c, from, F, R, seg, s, w);
-  report(c, from, seg, s, F, R, w, f, seen);
+  report(c, from, seg, s, F, R, w, f);
   if ((f.bits &
        (bit(K::Retransmission) | bit(K::FastRetransmission) | bit(K::SpuriousRetransmission))) != 0)
     F.resent_bytes = static_cast<std::uint32_t>(

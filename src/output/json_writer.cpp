@@ -2,6 +2,7 @@
 #include "tcplife/output/json_writer.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace tcplife::output {
 namespace {
@@ -13,14 +14,42 @@ constexpr char kDigitPairs[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+constexpr std::array<std::uint64_t, 19> kPow10 = [] {
+  std::array<std::uint64_t, 19> t{};
+  std::uint64_t v = 1;
+  for (std::uint64_t& x : t) {
+    x = v;
+    v *= 10;
+  }
+  return t;
+}();
+
+// The nine decimals of a nanosecond fraction (0..999999999) at `p`: with the
+// divisors constant, the compiler turns every division into a multiplication.
+void put_nine(char* p, std::uint64_t frac) {
+  const std::uint64_t hi = frac / 100000;  // first four digits
+  std::uint64_t lo = frac % 100000;        // last five
+  std::memcpy(p, &kDigitPairs[(hi / 100) * 2], 2);
+  std::memcpy(p + 2, &kDigitPairs[(hi % 100) * 2], 2);
+  p[4] = static_cast<char>('0' + lo / 10000);
+  lo %= 10000;
+  std::memcpy(p + 5, &kDigitPairs[(lo / 100) * 2], 2);
+  std::memcpy(p + 7, &kDigitPairs[(lo % 100) * 2], 2);
+}
+
 // Writes `scaled` / 10^scale with `scale` decimals at `p`; returns the end.
 char* put_fixed(char* p, std::int64_t scaled, int scale) {
   scale = std::clamp(scale, 0, 18);
   const auto u = static_cast<std::uint64_t>(scaled);
   const std::uint64_t v = scaled < 0 ? 0 - u : u;  // |scaled|, INT64_MIN included
   if (scaled < 0) *p++ = '-';
-  std::uint64_t div = 1;
-  for (int i = 0; i < scale; ++i) div *= 10;
+  if (scale == 9) {  // seconds from nanoseconds: nearly every call
+    p = std::to_chars(p, p + 21, v / 1000000000).ptr;
+    *p++ = '.';
+    put_nine(p, v % 1000000000);
+    return p + 9;
+  }
+  const std::uint64_t div = kPow10[static_cast<std::size_t>(scale)];
   p = std::to_chars(p, p + 21, v / div).ptr;
   if (scale == 0) return p;
   *p++ = '.';

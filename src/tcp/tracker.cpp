@@ -103,7 +103,9 @@ decode::Segment EmbryoSegment::expand(const flow::FlowKey& key) const noexcept {
 }
 
 Tracker::Tracker(const TrackerOptions& opts, ConnectionSink& sink, SegmentObserver* observer)
-    : opts_(opts), sink_(sink), observer_(observer) {}
+    : opts_(opts), sink_(sink), observer_(observer) {
+  for (std::size_t l = 0; l < kLists; ++l) timeout_[l] = timeout_of(l);
+}
 
 std::int64_t Tracker::timeout_of(std::size_t list) const {
   switch (list) {
@@ -127,6 +129,7 @@ void Tracker::lru_unlink(std::uint32_t id) {
   Lru& l = lru_[h.list];
   if (h.prev != kNil) hook(h.prev).next = h.next; else l.head = h.next;
   if (h.next != kNil) hook(h.next).prev = h.prev; else l.tail = h.prev;
+  if (h.prev == kNil) idle_at_[h.list] = kRecheck;  // a new head
   h.prev = h.next = kNil;
   h.list = 0xff;
 }
@@ -139,6 +142,7 @@ void Tracker::lru_push(std::uint32_t id, List which, std::uint64_t stamp) {
   h.prev = l.tail;
   h.next = kNil;
   if (l.tail != kNil) hook(l.tail).next = id; else l.head = id;
+  if (l.tail == kNil) idle_at_[which] = kRecheck;
   l.tail = id;
 }
 
@@ -232,6 +236,7 @@ std::uint32_t Tracker::promote(std::uint32_t ix) {
   // Take the Embryo's place in its expiry list and in the flow table.
   c.lru = e.lru;
   if (c.lru.prev != kNil) hook(c.lru.prev).next = cix; else lru_[c.lru.list].head = cix;
+  if (c.lru.prev == kNil && c.lru.list < kLists) idle_at_[c.lru.list] = kRecheck;
   if (c.lru.next != kNil) hook(c.lru.next).prev = cix; else lru_[c.lru.list].tail = cix;
   table_.insert_or_assign(e.key, cix);
   embryos_.release(slot);
@@ -402,11 +407,18 @@ void Tracker::advance_time(core::Timestamp now) {
     have_now_ = true;
   }
   for (std::uint8_t l = 0; l < kLists; ++l) {
-    const std::int64_t timeout = timeout_of(l);
+    if (now_.ns <= idle_at_[l]) continue;  // the same head, still not idle
+    const std::int64_t timeout = timeout_[l];
     for (;;) {
       const std::uint32_t head = lru_[l].head;
       if (head == kNil) break;
-      if (now_ - last_ts_of(head) <= timeout || hook(head).stamp >= bound_[l]) break;
+      const core::Timestamp last = last_ts_of(head);
+      if (now_ - last <= timeout) {
+        std::int64_t at = 0;
+        idle_at_[l] = __builtin_add_overflow(last.ns, timeout, &at) ? INT64_MAX : at;
+        break;
+      }
+      if (hook(head).stamp >= bound_[l]) break;  // idle, held back: look again next time
       if (l != kEnded) ++stats_.expired_idle;
       order_ = {EmitPhase::Expire, l, hook(head).stamp};
       emit(head, end_reason_of(head, EndReason::Idle));
