@@ -63,6 +63,11 @@ struct Config {
 // write the summary. Async-signal-safe: meant for SIGINT/SIGTERM handlers.
 void request_stop() noexcept;
 
+// The command line's --threads when none is given: on a machine with at
+// least two usable cores, one shard (reading, analysis and output then run
+// on three threads) plus one shard per core beyond two; 0 on one core.
+unsigned auto_threads() noexcept;
+
 // Reads the input, analyses every TCP connection and writes the report to
 // `out`; warnings and errors go to `err`. Returns an ExitCode: with
 // --fail-on, kExitFailOn when it tripped (it wins over kExitPartial); with a

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cmath>
 #include <cstdlib>
@@ -165,11 +166,14 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--max-connections", cfg.tracker.max_connections,
                  "cap on connections tracked at once; the oldest are reported and evicted");
-  app.add_option("--threads", cfg.threads,
-                 "files: N worker threads share the connections by flow hash (default 0: one "
-                 "thread); same output, except with --max-connections (a share of the cap per "
-                 "thread); live capture and text --timeline run on one thread")
-      ->check(CLI::Range(0, 64));
+  CLI::Option* threads_opt =
+      app.add_option("--threads", cfg.threads,
+                     "files: N worker threads share the connections by flow hash, beside the "
+                     "reading and the output thread (default: 1 on 2-3 cores, cores - 2 on "
+                     "more, 0 on one core; 0: everything on one thread); same output, except "
+                     "with --max-connections and N > 1 (a share of the cap per thread); live "
+                     "capture and text --timeline run on one thread")
+          ->check(CLI::Range(0, 64));
   app.add_option("--baseline", cfg.baseline,
                  "compare this run with a saved JSON report (as tcplife diff); exit 5 on changes");
   app.add_option("--rtt-tolerance", tolerance, "with --baseline: see tcplife diff --help");
@@ -177,6 +181,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return parse_error(app, e);
+  }
+  if (threads_opt->count() == 0) {
+    // One shard keeps --max-connections exact (the whole cap in one tracker).
+    cfg.threads = tcplife::auto_threads();
+    if (cfg.tracker.max_connections != 0) cfg.threads = std::min(cfg.threads, 1u);
   }
   if (!file_opt.empty() && !positional.empty()) {
     // With -r, the first positional word belongs to the filter.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "tcplife/pipeline.hpp"
 
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +139,15 @@ int run_baseline(const Config& cfg, std::ostream& out, std::ostream& err) {
 }
 
 }  // namespace
+
+unsigned auto_threads() noexcept {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int cores = 1;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+  if (cores < 2) return 0;
+  return static_cast<unsigned>(std::clamp(cores - 2, 1, 64));
+}
 
 int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   if (!cfg.baseline.empty()) return run_baseline(cfg, out, err);
