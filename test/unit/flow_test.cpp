@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <catch2/catch.hpp>
+#include <arpa/inet.h>
+
 #include <random>
 #include <unordered_map>
 
+#include "tcplife/core/ip_addr.hpp"
 #include "tcplife/flow/flow_table.hpp"
 
 using namespace tcplife;
@@ -99,4 +102,44 @@ TEST_CASE("flow: the canonical side is the lower address in byte order, then the
     other.addr_hi.b[rng() % 16] ^= 1;
     CHECK_FALSE(other == k.key);
   }
+}
+
+// Address text is written by hand (inet_ntop's sprintf per group was a hot
+// spot of JSON output): it must be inet_ntop's text, byte for byte.
+TEST_CASE("core: address text equals inet_ntop for IPv4 and every IPv6 zero-run shape",
+          "[core]") {
+  const auto ntop = [](const core::IpAddr& a) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (a.is_v4())
+      inet_ntop(AF_INET, a.b.data() + 12, buf, sizeof buf);
+    else
+      inet_ntop(AF_INET6, a.b.data(), buf, sizeof buf);
+    return std::string(buf);
+  };
+  std::mt19937 rng(7);
+  std::size_t checked = 0;
+  // Every pattern of zero and non-zero groups (256), each with random values
+  // (small and large, so leading zeros are dropped), plus random v4.
+  for (unsigned mask = 0; mask < 256; ++mask) {
+    for (int round = 0; round < 20; ++round) {
+      core::IpAddr a;
+      for (std::size_t g = 0; g < 8; ++g) {
+        if ((mask >> g & 1u) == 0) continue;
+        const auto v = static_cast<std::uint32_t>(round % 2 == 0 ? 1 + rng() % 0xffff : 1 + rng() % 0xf);
+        a.b[2 * g] = static_cast<std::uint8_t>(v >> 8);
+        a.b[2 * g + 1] = static_cast<std::uint8_t>(v);
+      }
+      INFO(ntop(a));
+      CHECK(core::to_string(a) == ntop(a));
+      ++checked;
+    }
+  }
+  for (int i = 0; i < 2000; ++i) {
+    const auto v = static_cast<std::uint32_t>(rng());
+    const core::IpAddr a = v4(static_cast<std::uint8_t>(v >> 24), static_cast<std::uint8_t>(v >> 16),
+                              static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v));
+    CHECK(core::to_string(a) == ntop(a));
+    ++checked;
+  }
+  CHECK(checked == 256 * 20 + 2000);
 }
