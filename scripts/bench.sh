@@ -9,8 +9,8 @@
 #
 # run:     generates (once, cached) a deterministic capture with bench/gen_capture,
 #          then times, round-robin in the same run, the bare libpcap floors, tcplife
-#          (text to /dev/null, JSON and NDJSON to files; text and JSON again with
-#          --threads 1 and 2) and, where installed,
+#          (text to /dev/null, JSON and NDJSON to files: with the default --threads,
+#          with --threads 0 (one thread) and --threads 2) and, where installed,
 #          tcptrace -n -l and tshark -q -z conv,tcp. Prints a Markdown table of
 #          medians, ratios to the default floor and peak RSS.
 # memory:  tcplife's peak RSS against connections open at once (SYN flood from N
@@ -134,17 +134,22 @@ cmd_run() {
   cat "$cap" >/dev/null
   local load0; load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-  local names=(floor floor64k floor256k text json ndjson text-t1 text-t2 json-t1 json-t2)
+  local names=(floor floor64k floor256k text json ndjson text-t0 json-t0 ndjson-t0 text-t2 json-t2)
   declare -A show
+  # What tcplife picks without --threads (tcplife::auto_threads): 0 on one core, else max(1, cores - 2).
+  local cores; cores=$(nproc)
+  local AUTO_THREADS=0
+  if [ "$cores" -ge 2 ]; then AUTO_THREADS=$((cores > 3 ? cores - 2 : 1)); fi
   show[floor]="pcap_floor FILE  (pcap_open_offline, stdio default buffer)"
   show[floor64k]="pcap_floor --buffer 65536 FILE  (fopen + 64 KiB setvbuf: what tcplife does)"
   show[floor256k]="pcap_floor --buffer 262144 FILE  (fopen + 256 KiB setvbuf)"
-  show[text]="tcplife FILE > /dev/null"
+  show[text]="tcplife FILE > /dev/null  (default --threads: $AUTO_THREADS here)"
   show[json]="tcplife --format json FILE > out.json"
   show[ndjson]="tcplife --format ndjson FILE > out.ndjson"
-  show[text-t1]="tcplife --threads 1 FILE > /dev/null"
+  show[text-t0]="tcplife --threads 0 FILE > /dev/null  (one thread)"
+  show[json-t0]="tcplife --threads 0 --format json FILE > out.json"
+  show[ndjson-t0]="tcplife --threads 0 --format ndjson FILE > out.ndjson"
   show[text-t2]="tcplife --threads 2 FILE > /dev/null"
-  show[json-t1]="tcplife --threads 1 --format json FILE > out.json"
   show[json-t2]="tcplife --threads 2 --format json FILE > out.json"
   show[tcptrace]="tcptrace -n -l FILE > /dev/null"
   show[tshark]="tshark -q -z conv,tcp -r FILE > /dev/null"
@@ -162,7 +167,9 @@ cmd_run() {
         json) measure "$n" "$DIR/out.json" "$TCPLIFE" --format json "$cap" ;;
         ndjson) measure "$n" "$DIR/out.ndjson" "$TCPLIFE" --format ndjson "$cap" ;;
         text-t?) measure "$n" /dev/null "$TCPLIFE" --threads "${n#text-t}" "$cap" ;;
+        json-t0) measure "$n" "$DIR/out-t0.json" "$TCPLIFE" --threads 0 --format json "$cap" ;;
         json-t?) measure "$n" "$DIR/out-t.json" "$TCPLIFE" --threads "${n#json-t}" --format json "$cap" ;;
+        ndjson-t?) measure "$n" "$DIR/out-t.ndjson" "$TCPLIFE" --threads "${n#ndjson-t}" --format ndjson "$cap" ;;
         tcptrace) measure "$n" /dev/null tcptrace -n -l "$cap" ;;
         tshark) [ "$r" -le "$TSHARK_RUNS" ] && measure "$n" /dev/null tshark -q -z conv,tcp -r "$cap" ;;
       esac
@@ -202,11 +209,18 @@ cmd_run() {
     done
     echo
     echo "Wall and CPU are medians over the runs (round-robin, page cache warm); CPU = user + sys."
-    if cmp -s "$DIR/out.json" "$DIR/out-t.json"; then
-      echo "The --threads JSON is byte-identical to the single-threaded JSON."
+    if cmp -s "$DIR/out-t0.json" "$DIR/out.json" && cmp -s "$DIR/out-t0.json" "$DIR/out-t.json"; then
+      echo "The JSON of the default run and of --threads 2 is byte-identical to the one-thread JSON."
     else
-      echo "**The --threads JSON differs from the single-threaded JSON.**"
+      echo "**The threaded JSON differs from the one-thread JSON.**"
     fi
+    # The issue's peer targets: JSON to a file >= 7x faster than tcptrace, >= 40x than tshark.
+    local jw; jw=$(col json 2 | median)
+    for peer in tcptrace tshark; do
+      [ "$(col "$peer" 2 | wc -l)" -gt 0 ] || continue
+      awk -v p="$peer" -v pw="$(col "$peer" 2 | median)" -v jw="$jw" \
+        'BEGIN { printf "tcplife --format json (default) is %.1fx faster than %s (wall).\n", pw / jw, p }'
+    done
     if [ "$DO_TSHARK" = 1 ] && [ "$TSHARK_RUNS" -lt "$RUNS" ]; then
       echo "tshark: $TSHARK_RUNS run(s) only (it is slow)."
     fi
