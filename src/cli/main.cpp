@@ -13,6 +13,7 @@
 #include "tcplife/output/fd_streambuf.hpp"
 #include "tcplife/pipeline.hpp"
 #include "tcplife/source/live.hpp"
+#include "tcplife/source/packet_source.hpp"
 
 namespace {
 
@@ -174,6 +175,11 @@ int main(int argc, char** argv) {
                      "with --max-connections and N > 1 (a share of the cap per thread); live "
                      "capture and text --timeline run on one thread")
           ->check(CLI::Range(0, 64));
+  std::string reader = "builtin";
+  app.add_option("--reader", reader,
+                 "what reads classic pcap files: builtin (default: tcplife's own reader) or "
+                 "libpcap (pcap_next_ex); the same packets either way")
+      ->check(CLI::IsMember({"builtin", "libpcap"}));
   app.add_option("--baseline", cfg.baseline,
                  "compare this run with a saved JSON report (as tcplife diff); exit 5 on changes");
   app.add_option("--rtt-tolerance", tolerance, "with --baseline: see tcplife diff --help");
@@ -199,6 +205,9 @@ int main(int argc, char** argv) {
     positional.clear();
     if (!file_opt.empty()) return usage_error("give either -i INTERFACE or a capture file, not both");
   }
+  // --reader is process-wide: every file source opened from here on uses it.
+  if (reader == "libpcap")
+    tcplife::source::set_default_pcap_reader(tcplife::source::PcapReaderKind::Libpcap);
   cfg.input = !file_opt.empty() ? file_opt : positional;
   if (cfg.input.empty() && interface.empty()) {
     std::cerr << "tcplife: no input: give a capture file (or - for stdin) or -i INTERFACE\n"

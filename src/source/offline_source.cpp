@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: MIT
-// Saved captures: libpcap's offline reader, with the built-in pcapng reader
+// Saved captures: classic pcap through the built-in reader (or libpcap with
+// --reader libpcap); pcapng through libpcap, with the built-in pcapng reader
 // taking over where libpcap refuses a valid pcapng file.
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
 #include "source/capture_time.hpp"
+#include "source/pcap_reader.hpp"
 #include "source/pcapng_reader.hpp"
 #include "tcplife/decode/decode.hpp"
 #include "tcplife/source/packet_source.hpp"
@@ -33,6 +38,40 @@ std::FILE* open_buffered(const char* path, IoBuffer& buf) {
   std::setvbuf(f, buf.get(), _IOFBF, kStdioBuffer);
   return f;
 }
+
+// The same over a descriptor we opened, rewound to the start. Closes `fd` on failure.
+std::FILE* fdopen_buffered(int fd, IoBuffer& buf) {
+  ::lseek(fd, 0, SEEK_SET);
+  std::FILE* f = ::fdopen(fd, "rb");
+  if (f == nullptr) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    return nullptr;
+  }
+  buf = std::make_unique<char[]>(kStdioBuffer);
+  std::setvbuf(f, buf.get(), _IOFBF, kStdioBuffer);
+  return f;
+}
+
+// read(2) until `n` bytes or the end of the input; how many were read.
+std::size_t read_up_to(int fd, std::uint8_t* buf, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::read(fd, buf + got, n - got);
+    if (r > 0) {
+      got += static_cast<std::size_t>(r);
+    } else if (r < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  return got;
+}
+
+std::atomic<PcapReaderKind> g_default_reader{PcapReaderKind::Builtin};
+
 constexpr std::uint32_t kPcapngMagic = 0x0A0D0D0A;
 
 struct PcapCloser {
@@ -64,22 +103,24 @@ bool is_pcapng_magic(const std::uint8_t m[4]) {
 // give the same packets and the same error.
 
 // A stdio stream over stdin that first replays the bytes we peeked at, so the
-// format can be sniffed on a pipe without losing them.
+// format can be sniffed on a pipe without losing them (libpcap's readers only;
+// the built-in classic pcap reader takes the peeked bytes itself).
 struct PeekedStdin {
   std::array<std::uint8_t, 4> head{};
   std::size_t head_len = 0;
   std::size_t head_pos = 0;
+  int fd = STDIN_FILENO;
 };
 
 ssize_t peeked_read(void* cookie, char* buf, size_t size) {
   auto* p = static_cast<PeekedStdin*>(cookie);
   std::size_t n = 0;
   while (n < size && p->head_pos < p->head_len) buf[n++] = static_cast<char>(p->head[p->head_pos++]);
-  if (n < size) {
-    const std::size_t got = std::fread(buf + n, 1, size - n, stdin);
-    n += got;
+  if (n > 0) return static_cast<ssize_t>(n);
+  for (;;) {
+    const ssize_t r = ::read(p->fd, buf, size);
+    if (r >= 0 || errno != EINTR) return r;
   }
-  return static_cast<ssize_t>(n);
 }
 
 int peeked_close(void* cookie) {
@@ -121,6 +162,20 @@ class OfflineSource final : public PacketSource {
     return path_ == "-" ? std::string("<stdin>") : path_;
   }
 
+  // Reads classic pcap with the built-in reader (owned from now on). False
+  // (and `err` set) if the file header is unusable.
+  bool use_pcap_reader(std::unique_ptr<PcapReader> reader, OpenError& err) {
+    std::string why;
+    if (!reader->start(why)) {
+      err = {OpenError::Kind::Corrupt, display_name() + ": cannot read capture header: " + why};
+      return false;
+    }
+    reader_ = std::move(reader);
+    format_ = "pcap";
+    linktypes_.push_back(reader_->linktype());
+    return true;
+  }
+
   void set_is_ng(bool ng) { is_ng_ = ng; }
   void adopt_buffer(IoBuffer buf) { iobuf_ = std::move(buf); }
 
@@ -143,6 +198,7 @@ class OfflineSource final : public PacketSource {
   }
 
   std::int64_t position() const override {
+    if (reader_) return seekable_ ? reader_->position() : -1;
     if (ng_) return ng_->position();
     if (file_ == nullptr || !seekable_) return -1;
     const long p = std::ftell(file_);
@@ -173,6 +229,12 @@ class OfflineSource final : public PacketSource {
   };
 
   ReadStatus read_one(core::PacketView& out) {
+    if (reader_) {
+      const ReadStatus st = reader_->next(out);
+      if (st != ReadStatus::Packet) [[unlikely]]
+        error_ = reader_->error();
+      return st;
+    }
     if (ng_) {
       for (;;) {
         const ReadStatus st = ng_->next(out);
@@ -247,6 +309,7 @@ class OfflineSource final : public PacketSource {
   bool seekable_;
   bool is_ng_ = false;
   IoBuffer iobuf_;  // the stream's buffer: declared before the streams, so it outlives them
+  std::unique_ptr<PcapReader> reader_;  // classic pcap, built-in reader
   PcapHandle pcap_;
   std::FILE* file_ = nullptr;  // owned by pcap_
   std::unique_ptr<PcapngReader> ng_;
@@ -264,29 +327,20 @@ std::string errno_text(int e) { return std::strerror(e); }
 
 }  // namespace
 
+void set_default_pcap_reader(PcapReaderKind kind) noexcept { g_default_reader = kind; }
+
 std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err) {
+  return open_file(path, err, g_default_reader.load());
+}
+
+std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err,
+                                        PcapReaderKind kind) {
   const bool is_stdin = path == "-";
-  std::FILE* f = nullptr;
-  IoBuffer iobuf;
+  int fd = STDIN_FILENO;
   std::uint8_t magic[4] = {};
-  std::size_t got = 0;
   const std::string name = is_stdin ? std::string("<stdin>") : path;
 
-  if (is_stdin) {
-    static char stdin_buffer[kStdioBuffer];
-    std::setvbuf(stdin, stdin_buffer, _IOFBF, sizeof stdin_buffer);
-    got = std::fread(magic, 1, 4, stdin);
-    auto* cookie = new PeekedStdin;
-    for (std::size_t i = 0; i < got; ++i) cookie->head[i] = magic[i];
-    cookie->head_len = got;
-    cookie_io_functions_t io{peeked_read, nullptr, nullptr, peeked_close};
-    f = fopencookie(cookie, "rb", io);
-    if (f == nullptr) {
-      delete cookie;
-      err = {OpenError::Kind::Other, name + ": cannot read standard input"};
-      return nullptr;
-    }
-  } else {
+  if (!is_stdin) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
       const int e = errno;
@@ -299,28 +353,27 @@ std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err)
       err = {OpenError::Kind::Other, name + ": is a directory, not a capture file"};
       return nullptr;
     }
-    f = open_buffered(path.c_str(), iobuf);
-    if (f == nullptr) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
       const int e = errno;
       err = {e == EACCES ? OpenError::Kind::Permission : OpenError::Kind::Other,
              name + ": cannot open: " + errno_text(e)};
       return nullptr;
     }
-    got = std::fread(magic, 1, 4, f);
-    std::rewind(f);
   }
-  if (is_stdin) {
-    iobuf = std::make_unique<char[]>(kStdioBuffer);
-    std::setvbuf(f, iobuf.get(), _IOFBF, kStdioBuffer);
-  }
+  // Peek with read(2), never through stdio: whichever reader follows gets every byte.
+  const std::size_t got = read_up_to(fd, magic, 4);
+  const auto close_fd = [&] {
+    if (!is_stdin) ::close(fd);
+  };
 
   if (got == 0) {
-    std::fclose(f);
+    close_fd();
     err = {OpenError::Kind::Empty, name + ": empty file (0 bytes), not a capture"};
     return nullptr;
   }
   if (got < 4 || !known_magic(magic)) {
-    std::fclose(f);
+    close_fd();
     char hex[16];
     std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", magic[0], magic[1], magic[2], magic[3]);
     err = {OpenError::Kind::NotCapture,
@@ -330,28 +383,57 @@ std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err)
   }
 
   auto src = std::make_unique<OfflineSource>(path, !is_stdin);
-  src->adopt_buffer(std::move(iobuf));
   src->set_is_ng(is_pcapng_magic(magic));
-  if (is_stdin && is_pcapng_magic(magic)) {
-    // libpcap cannot be restarted on a pipe, so pcapng from stdin uses the built-in reader.
-    if (!src->use_pcapng_reader(f, err)) return nullptr;
-    return src;
-  }
-  if (!src->open_libpcap(f, err)) {
-    if (is_pcapng_magic(magic) && !is_stdin) {
-      // Wherever libpcap stops on pcapng, the built-in reader decides (see above).
-      IoBuffer gbuf;
-      std::FILE* g = open_buffered(path.c_str(), gbuf);
-      if (g != nullptr) {
-        auto ng = std::make_unique<OfflineSource>(path, true);
-        ng->adopt_buffer(std::move(gbuf));
-        ng->set_is_ng(true);
-        err = {};
-        if (!ng->use_pcapng_reader(g, err)) return nullptr;
-        return ng;
+  if (!is_pcapng_magic(magic) && kind == PcapReaderKind::Builtin) {
+    auto reader = std::make_unique<PcapReader>(fd, !is_stdin, std::span<const std::uint8_t>(magic));
+    if (!src->use_pcap_reader(std::move(reader), err)) return nullptr;
+  } else {
+    IoBuffer iobuf;
+    std::FILE* f = nullptr;
+    if (is_stdin) {
+      auto* cookie = new PeekedStdin;
+      for (std::size_t i = 0; i < got; ++i) cookie->head[i] = magic[i];
+      cookie->head_len = got;
+      cookie->fd = fd;
+      cookie_io_functions_t io{peeked_read, nullptr, nullptr, peeked_close};
+      f = fopencookie(cookie, "rb", io);
+      if (f == nullptr) {
+        delete cookie;
+        err = {OpenError::Kind::Other, name + ": cannot read standard input"};
+        return nullptr;
+      }
+      iobuf = std::make_unique<char[]>(kStdioBuffer);
+      std::setvbuf(f, iobuf.get(), _IOFBF, kStdioBuffer);
+    } else {
+      f = fdopen_buffered(fd, iobuf);
+      if (f == nullptr) {
+        const int e = errno;
+        err = {OpenError::Kind::Other, name + ": cannot open: " + errno_text(e)};
+        return nullptr;
       }
     }
-    return nullptr;
+    src->adopt_buffer(std::move(iobuf));
+    if (is_stdin && is_pcapng_magic(magic)) {
+      // libpcap cannot be restarted on a pipe, so pcapng from stdin uses the built-in reader.
+      if (!src->use_pcapng_reader(f, err)) return nullptr;
+      return src;
+    }
+    if (!src->open_libpcap(f, err)) {
+      if (is_pcapng_magic(magic) && !is_stdin) {
+        // Wherever libpcap stops on pcapng, the built-in reader decides (see above).
+        IoBuffer gbuf;
+        std::FILE* g = open_buffered(path.c_str(), gbuf);
+        if (g != nullptr) {
+          auto ng = std::make_unique<OfflineSource>(path, true);
+          ng->adopt_buffer(std::move(gbuf));
+          ng->set_is_ng(true);
+          err = {};
+          if (!ng->use_pcapng_reader(g, err)) return nullptr;
+          return ng;
+        }
+      }
+      return nullptr;
+    }
   }
   const std::vector<int> lts = src->linktypes();
   if (!is_pcapng_magic(magic) && !lts.empty() && !decode::linktype_supported(lts.front())) {

@@ -17,9 +17,10 @@ enum class ReadStatus : std::uint8_t {
   Timeout,    // live only: no packet within the read timeout (check stop flags, flush)
 };
 
-// Where packets come from. One interface over libpcap's offline reader (pcap
-// and pcapng files, "-" for stdin), the built-in pcapng reader used where
-// libpcap refuses a valid file, and live capture.
+// Where packets come from. One interface over the built-in classic pcap reader,
+// libpcap's offline reader (pcapng files, and pcap with --reader libpcap; "-"
+// for stdin), the built-in pcapng reader used where libpcap refuses a valid
+// file, and live capture.
 class PacketSource {
  public:
   virtual ~PacketSource() = default;
@@ -65,7 +66,18 @@ struct OpenError {
   std::string message;  // one line, names the file and the problem
 };
 
+// What reads classic pcap files: tcplife's own reader (views into one large
+// read(2) buffer; the default) or libpcap's pcap_next_ex (`--reader libpcap`).
+// Both give the same packets and errors. pcapng always starts with libpcap.
+enum class PcapReaderKind : std::uint8_t { Builtin, Libpcap };
+
+// Sets what open_file(path, err) uses for classic pcap, for the whole process
+// (the CLI's --reader). Call before opening anything.
+void set_default_pcap_reader(PcapReaderKind kind) noexcept;
+
 // Opens a saved capture ("-" = standard input). On failure returns nullptr and fills `err`.
 std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err);
+std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err,
+                                        PcapReaderKind kind);
 
 }  // namespace tcplife::source
