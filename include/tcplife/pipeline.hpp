@@ -9,6 +9,7 @@
 #include "tcplife/output/select.hpp"
 #include "tcplife/output/sink.hpp"
 #include "tcplife/source/live.hpp"
+#include "tcplife/source/packet_source.hpp"
 #include "tcplife/tcp/tracker.hpp"
 
 namespace tcplife {
@@ -57,6 +58,8 @@ struct Config {
   // stdin; not live, not the text timeline). 0 = none: one thread does it all.
   // Output is the same either way, except with tracker.max_connections.
   unsigned threads = 0;
+  // --reader: what reads classic pcap files (pcapng always starts with libpcap).
+  source::PcapReaderKind reader = source::PcapReaderKind::Builtin;
 };
 
 // Asks a running run() to stop reading, finish every open connection and

@@ -205,9 +205,7 @@ int main(int argc, char** argv) {
     positional.clear();
     if (!file_opt.empty()) return usage_error("give either -i INTERFACE or a capture file, not both");
   }
-  // --reader is process-wide: every file source opened from here on uses it.
-  if (reader == "libpcap")
-    tcplife::source::set_default_pcap_reader(tcplife::source::PcapReaderKind::Libpcap);
+  if (reader == "libpcap") cfg.reader = tcplife::source::PcapReaderKind::Libpcap;
   cfg.input = !file_opt.empty() ? file_opt : positional;
   if (cfg.input.empty() && interface.empty()) {
     std::cerr << "tcplife: no input: give a capture file (or - for stdin) or -i INTERFACE\n"

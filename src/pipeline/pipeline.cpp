@@ -58,7 +58,7 @@ std::unique_ptr<source::PacketSource> open_input(const Config& cfg, std::ostream
     live = l.get();
     return l;
   }
-  std::unique_ptr<source::PacketSource> src = source::open_file(cfg.input, oerr);
+  std::unique_ptr<source::PacketSource> src = source::open_file(cfg.input, oerr, cfg.reader);
   if (!src) {
     err << "tcplife: " << oerr.message << '\n';
     rc = kExitInputError;

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -69,8 +68,6 @@ std::size_t read_up_to(int fd, std::uint8_t* buf, std::size_t n) {
   }
   return got;
 }
-
-std::atomic<PcapReaderKind> g_default_reader{PcapReaderKind::Builtin};
 
 constexpr std::uint32_t kPcapngMagic = 0x0A0D0D0A;
 
@@ -326,12 +323,6 @@ class OfflineSource final : public PacketSource {
 std::string errno_text(int e) { return std::strerror(e); }
 
 }  // namespace
-
-void set_default_pcap_reader(PcapReaderKind kind) noexcept { g_default_reader = kind; }
-
-std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err) {
-  return open_file(path, err, g_default_reader.load());
-}
 
 std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err,
                                         PcapReaderKind kind) {

@@ -8,7 +8,7 @@
 namespace tcplife::core {
 
 // One captured packet, as the source hands it out. Non-owning: `bytes` points
-// into libpcap's buffer and is valid only until the next read.
+// into the reader's buffer (libpcap's or tcplife's own) and is valid only until the next read.
 struct PacketView {
   Timestamp ts;
   Bytes bytes;                 // the captured bytes (caplen of them)

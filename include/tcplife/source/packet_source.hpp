@@ -71,13 +71,9 @@ struct OpenError {
 // Both give the same packets and errors. pcapng always starts with libpcap.
 enum class PcapReaderKind : std::uint8_t { Builtin, Libpcap };
 
-// Sets what open_file(path, err) uses for classic pcap, for the whole process
-// (the CLI's --reader). Call before opening anything.
-void set_default_pcap_reader(PcapReaderKind kind) noexcept;
-
-// Opens a saved capture ("-" = standard input). On failure returns nullptr and fills `err`.
-std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err);
+// Opens a saved capture ("-" = standard input), classic pcap read by `kind`.
+// On failure returns nullptr and fills `err`.
 std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err,
-                                        PcapReaderKind kind);
+                                        PcapReaderKind kind = PcapReaderKind::Builtin);
 
 }  // namespace tcplife::source
