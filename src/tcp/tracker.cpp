@@ -156,8 +156,8 @@ void Tracker::init_connection(Connection& c, const flow::KeyedPacket& kp,
   c.new_reason = why;
   c.first_ts = c.last_ts = seg.ts;
   c.first_frame = seg.index + 1;
-  c.ep[0].state_since = c.ep[1].state_since = seg.ts;
-  c.tunnel = seg.tunnel;
+  if (c.keep_events) c.cold_part().state_since = {seg.ts, seg.ts};
+  if (seg.tunnel.kind != decode::TunnelKind::None) c.cold_part().tunnel = seg.tunnel;
   c.vlan = seg.vlan_outer;
   assign_roles(c, kp.from, seg);
 }

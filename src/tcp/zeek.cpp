@@ -490,18 +490,21 @@ void process_shadow(ZeekShadow& z, Side from, const decode::Segment& seg) {
 }  // namespace
 
 void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
-  ZeekShadow& row = c.zk_row ? *c.zk_row : c.zk;
-  if (row.created && c.zk_rows.size() < Connection::kMaxZeekRows &&
+  ZeekShadow* split = c.cold ? c.cold->zk_row.get() : nullptr;
+  ZeekShadow& row = split != nullptr ? *split : c.zk;
+  if (row.created && c.zk_rows().size() < Connection::kMaxZeekRows &&
       timers_expired(row, seg.ts.ns)) {
-    c.zk_rows.push_back(row);
-    if (c.zk_row) {
-      *c.zk_row = ZeekShadow{};
+    ConnectionCold& cold = c.cold_part();
+    cold.zk_rows.push_back(row);
+    if (split != nullptr) {
+      *split = ZeekShadow{};
     } else {
-      c.zk_row = std::make_unique<ZeekShadow>();
+      cold.zk_row = std::make_unique<ZeekShadow>();
+      split = cold.zk_row.get();
     }
   }
   process_shadow(c.zk, from, seg);
-  if (c.zk_row) process_shadow(*c.zk_row, from, seg);
+  if (split != nullptr) process_shadow(*split, from, seg);
 }
 
 Side zeek_originator(const Connection& c) { return c.zk.orig; }

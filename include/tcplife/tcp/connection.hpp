@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -167,10 +168,7 @@ struct Endpoint {
   std::uint32_t fin_count = 0;
   std::uint32_t rst_count = 0;
 
-  TcpState state = TcpState::Closed;
-  ZeekState zeek = ZeekState::Inactive;
-  core::Timestamp state_since;
-  std::array<std::int64_t, kTcpStates> state_ns{};  // time spent in each state
+  TcpState state = TcpState::Closed;  // time spent in each: ConnectionCold::state_ns
 };
 
 struct Handshake {
@@ -258,6 +256,30 @@ struct AnomalyCount {
   std::uint32_t count;
 };
 
+// What few connections need, kept out of line (Connection::cold) and allocated
+// on first use, so an ordinary open connection does not carry it.
+struct ConnectionCold {
+  // The event timeline and the time spent in each state (by key side), both
+  // recorded only with Connection::keep_events (outputs show them with --timeline).
+  std::vector<Event> events;       // bounded by Connection::kMaxEvents
+  std::uint32_t events_dropped = 0;
+  std::array<core::Timestamp, 2> state_since{};
+  std::array<std::array<std::int64_t, kTcpStates>, 2> state_ns{};
+  decode::TunnelInfo tunnel;       // tunnelled connections only
+  // Zeek's own timers can end its connection while tcplife's goes on (an
+  // unanswered SYN after 5 s, 3-5 s after a close, ...); later packets then
+  // start a new Zeek row. conn.log output reproduces those rows: the finished
+  // ones, then the current one (zk_row once a split happened, else zk).
+  std::vector<ZeekShadow> zk_rows;
+  std::unique_ptr<ZeekShadow> zk_row;
+};
+
+// The anomalies of one connection, out of line: most connections have none.
+struct AnomalyLog {
+  std::vector<AnomalyCount> counts;  // every anomaly, counted by kind and side
+  std::vector<Anomaly> listed;       // bounded: Connection::kMaxListedAnomalies per kind
+};
+
 // A place in one of the tracker's expiry lists (indexes into its stores).
 struct LruHook {
   std::uint64_t stamp = 0;  // index of the packet that last pushed it to its list's tail
@@ -290,7 +312,6 @@ struct Connection {
   bool ended = false;              // closed, reset or refused: lingers until emitted
   core::Timestamp ended_ts;
   EndReason end_reason = EndReason::EndOfInput;
-  decode::TunnelInfo tunnel;
   std::uint16_t vlan = decode::kNoVlan;
   // The previous instance on this 4-tuple: where each side's sequence space
   // ended, so its late segments are recognised (old_duplicate).
@@ -299,18 +320,10 @@ struct Connection {
   std::array<std::uint32_t, 2> prev_next{};
   std::uint32_t old_duplicates = 0;
 
-  bool keep_events = true;         // record `events` (off unless an output shows them)
-  std::vector<Event> events;       // bounded by kMaxEvents
-  std::uint32_t events_dropped = 0;
-  std::vector<Anomaly> anomalies;  // bounded: kMaxListedAnomalies per kind
-  std::vector<AnomalyCount> anomaly_counts;
+  bool keep_events = true;         // record the timeline (off unless an output shows it)
+  std::unique_ptr<AnomalyLog> anomaly_log;  // null: no anomaly yet
   ZeekShadow zk;                    // Zeek's view of the whole connection (conn_state, history)
-  // Zeek's own timers can end its connection while tcplife's goes on (an
-  // unanswered SYN after 5 s, 3-5 s after a close, ...); later packets then
-  // start a new Zeek row. conn.log output reproduces those rows: the finished
-  // ones, then the current one (zk_row once a split happened, else zk).
-  std::vector<ZeekShadow> zk_rows;
-  std::unique_ptr<ZeekShadow> zk_row;
+  std::unique_ptr<ConnectionCold> cold;     // null: none of it needed yet
   std::array<SegAnalysisEndpoint, 2> analysis{};  // per-segment analysis state, by key side
 
   // live bookkeeping (flow table / expiry lists)
@@ -319,6 +332,17 @@ struct Connection {
   [[nodiscard]] Side server() const noexcept { return flow::other(client); }
   [[nodiscard]] Endpoint& at(Side s) noexcept { return ep[flow::idx(s)]; }
   [[nodiscard]] const Endpoint& at(Side s) const noexcept { return ep[flow::idx(s)]; }
+  // Read access to the out-of-line parts; empty (or zero) when not allocated.
+  [[nodiscard]] std::span<const Event> events() const noexcept;
+  [[nodiscard]] std::uint32_t events_dropped() const noexcept;
+  [[nodiscard]] std::int64_t state_ns(Side s, TcpState st) const noexcept;
+  [[nodiscard]] const decode::TunnelInfo& tunnel() const noexcept;
+  [[nodiscard]] std::span<const ZeekShadow> zk_rows() const noexcept;
+  [[nodiscard]] const ZeekShadow& zk_current() const noexcept;  // the last conn.log row
+  [[nodiscard]] std::span<const Anomaly> anomalies() const noexcept;
+  [[nodiscard]] std::span<const AnomalyCount> anomaly_counts() const noexcept;
+  // The out-of-line part, allocated if need be.
+  ConnectionCold& cold_part();
   [[nodiscard]] std::uint32_t anomaly_total() const noexcept;
   [[nodiscard]] std::uint32_t count_of(AnomalyKind k) const noexcept;
 };
