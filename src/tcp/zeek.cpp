@@ -60,11 +60,17 @@ bool check_history(ZeekShadow& z, bool orig, std::uint32_t mask, char letter) {
   return false;
 }
 
-void scaled(ZeekShadow& z, bool orig, std::uint32_t& cnt, std::uint32_t& thr, char letter) {
+// Zeek's ScaledHistoryEntry: the letter at the 1st, 10th, 100th, ... time.
+// `thr` is the exponent of the next threshold; past 10^9, Zeek's 32-bit
+// threshold stops at 2^32 - 1 (exponent 10).
+void scaled(ZeekShadow& z, bool orig, std::uint32_t& cnt, std::uint8_t& thr, char letter) {
+  static constexpr std::array<std::uint32_t, 11> kThreshold = {
+      1,      10,      100,      1000,      10000,     100000,
+      1000000, 10000000, 100000000, 1000000000, 0xffffffffu};
   ++cnt;
-  if (cnt == thr) {
+  if (cnt == kThreshold[thr]) {
     append(z, orig, letter);
-    thr = thr > 0xffffffffu / 10 ? 0xffffffffu : thr * 10;
+    if (thr < 10) ++thr;
   }
 }
 

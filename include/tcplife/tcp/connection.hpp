@@ -86,8 +86,8 @@ struct Anomaly {
 
 // Sequence-space bookkeeping of the data one endpoint sent. Offsets are
 // relative to the first data byte (ISN + 1); SYN is at -1. Holes (ranges not
-// captured below the highest byte seen) live in a vector that allocates only
-// when a gap appears, so a connection without loss costs no heap memory.
+// captured below the highest byte seen) live in a vector allocated only when
+// a gap appears, so a connection without loss costs 8 bytes for them.
 class DataTracker {
  public:
   static constexpr std::size_t kMaxHoles = 64;
@@ -95,6 +95,13 @@ class DataTracker {
     std::int64_t begin = 0;
     std::int64_t end = 0;
   };
+  DataTracker() = default;
+  DataTracker(const DataTracker& o);
+  DataTracker& operator=(const DataTracker& o);
+  DataTracker(DataTracker&&) noexcept = default;
+  DataTracker& operator=(DataTracker&&) noexcept = default;
+  ~DataTracker() = default;
+
   // Records [begin, end); returns bytes that had been seen before (retransmitted).
   std::int64_t add(std::int64_t begin, std::int64_t end);
   [[nodiscard]] std::int64_t high() const noexcept { return high_; }
@@ -107,83 +114,84 @@ class DataTracker {
 
  private:
   void add_hole(std::int64_t begin, std::int64_t end);
+  std::int64_t fill_holes(std::int64_t in_begin, std::int64_t in_end);
 
-  bool started_ = false;
-  bool approximate_ = false;
   std::int64_t low_ = 0;
   std::int64_t high_ = 0;
-  std::vector<Range> holes_;  // unordered; at most kMaxHoles
+  std::unique_ptr<std::vector<Range>> holes_;  // unordered; at most kMaxHoles; null: none yet
+  bool started_ = false;
+  bool approximate_ = false;
 };
 
 struct EndpointOptions {
-  bool seen = false;         // a SYN from this side carried these
-  bool mss_present = false;
-  bool wscale_present = false;
-  bool sack_permitted = false;
-  bool timestamps = false;
-  bool tfo = false;
+  bool seen : 1 = false;     // a SYN from this side carried these
+  bool mss_present : 1 = false;
+  bool wscale_present : 1 = false;
+  bool sack_permitted : 1 = false;
+  bool timestamps : 1 = false;
+  bool tfo : 1 = false;
   std::uint16_t mss = 0;
   std::uint8_t wscale = 0;
   std::uint8_t tfo_cookie_len = 0;
 };
 
+// Members are grouped by size (8, 4, 2, 1 bytes, then bits) so that a
+// connection, which holds two, carries no padding.
 struct Endpoint {
-  // identity of the sequence space
-  bool syn_seen = false;        // sent a SYN (or SYN-ACK)
-  bool sent_bare_syn = false;   // sent a SYN without ACK
-  bool sent_synack = false;     // sent a SYN with ACK
-  bool synced = false;          // its sequence space is known (SYN seen, or inferred midstream)
-  bool isn_known = false;       // isn is real (false: midstream, base guessed)
-  std::uint32_t isn = 0;
   SeqSpace seq;                 // base = ISN + 1 (first data byte)
   DataTracker data;
-  EndpointOptions opts;
 
-  // acknowledgments this side sent
-  bool ack_seen = false;
-  std::uint32_t last_ack = 0;   // last ack value sent
   std::int64_t max_ack_rel = 0; // highest ack sent, relative to the peer's data space
-  std::uint16_t last_window = 0;  // raw window field last sent
-  std::uint32_t last_window_scaled = 0;
-
-  // lifecycle facts (states are derived from these)
-  bool syn_acked = false;       // the peer acknowledged this side's SYN
-  bool fin_seen = false;
-  std::uint32_t fin_seq = 0;    // sequence number of the FIN
-  bool fin_acked = false;
-  bool fin_active = false;      // sent its FIN before receiving the peer's
-  bool rst_sent = false;
-  bool half_close_data = false; // sent data after the peer's FIN
   std::uint64_t bytes_after_peer_fin = 0;
-
-  // counters
   std::uint64_t packets = 0;
-  std::uint32_t unanswered = 0;     // packets sent since the peer's last packet
-  core::Timestamp unanswered_since; // time of the first of them
+  core::Timestamp unanswered_since; // time of the first packet since the peer's last
   core::Timestamp last_ts;          // this side's last packet
   std::uint64_t ip_bytes = 0;
   std::uint64_t wire_payload = 0;   // sum of payload lengths, retransmissions included
   std::uint64_t retransmitted_bytes = 0;
+
+  std::uint32_t isn = 0;
+  std::uint32_t last_ack = 0;   // last ack value sent
+  std::uint32_t last_window_scaled = 0;
+  std::uint32_t fin_seq = 0;    // sequence number of the FIN
+  std::uint32_t unanswered = 0; // packets sent since the peer's last packet
   std::uint32_t syn_count = 0;
   std::uint32_t fin_count = 0;
   std::uint32_t rst_count = 0;
 
+  std::uint16_t last_window = 0;  // raw window field last sent
+  EndpointOptions opts;
   TcpState state = TcpState::Closed;  // time spent in each: ConnectionCold::state_ns
+
+  // identity of the sequence space
+  bool syn_seen : 1 = false;        // sent a SYN (or SYN-ACK)
+  bool sent_bare_syn : 1 = false;   // sent a SYN without ACK
+  bool sent_synack : 1 = false;     // sent a SYN with ACK
+  bool synced : 1 = false;          // its sequence space is known (SYN seen, or inferred midstream)
+  bool isn_known : 1 = false;       // isn is real (false: midstream, base guessed)
+  bool ack_seen : 1 = false;        // sent an acknowledgment (last_ack, max_ack_rel)
+  // lifecycle facts (states are derived from these)
+  bool syn_acked : 1 = false;       // the peer acknowledged this side's SYN
+  bool fin_seen : 1 = false;
+  bool fin_acked : 1 = false;
+  bool fin_active : 1 = false;      // sent its FIN before receiving the peer's
+  bool rst_sent : 1 = false;
+  bool half_close_data : 1 = false; // sent data after the peer's FIN
 };
 
 struct Handshake {
-  bool syn_seen = false;
-  bool synack_seen = false;
-  bool ack_seen = false;
-  bool synack_valid = true;    // SYN-ACK's ack == client ISN + 1
-  bool ack_valid = true;       // final ACK's ack == server ISN + 1
-  bool simultaneous = false;
   core::Timestamp syn_ts, synack_ts, ack_ts;
   std::uint64_t syn_frame = 0, synack_frame = 0, ack_frame = 0;
   std::uint32_t syn_retransmits = 0;
   std::uint32_t synack_retransmits = 0;
   std::uint32_t syn_data_bytes = 0;
-  bool syn_data_acked = false;
+  bool syn_seen : 1 = false;
+  bool synack_seen : 1 = false;
+  bool ack_seen : 1 = false;
+  bool synack_valid : 1 = true;  // SYN-ACK's ack == client ISN + 1
+  bool ack_valid : 1 = true;     // final ACK's ack == server ISN + 1
+  bool simultaneous : 1 = false;
+  bool syn_data_acked : 1 = false;
 };
 
 struct RstInfo {
@@ -201,15 +209,15 @@ struct RstInfo {
 };
 
 struct Teardown {
-  bool fin_seen = false;
-  Side first_fin_by = Side::Lo;
   core::Timestamp first_fin_ts;
   std::uint64_t first_fin_frame = 0;
-  bool fins_crossed = false;    // the second FIN did not acknowledge the first
-  bool fin_carried_ack = false; // the second FIN acknowledged the first with no separate ACK before
-  bool separate_ack = false;    // the first FIN was acknowledged by a pure ACK before the second FIN
   core::Timestamp last_half_close_data_ts;
   std::uint32_t fin_retransmits = 0;
+  Side first_fin_by = Side::Lo;
+  bool fin_seen : 1 = false;
+  bool fins_crossed : 1 = false;    // the second FIN did not acknowledge the first
+  bool fin_carried_ack : 1 = false; // the second FIN acknowledged the first with no separate ACK before
+  bool separate_ack : 1 = false;    // the first FIN was acknowledged by a pure ACK before the second FIN
 };
 
 // Zeek's view of one endpoint (TCP_Endpoint): its own sequence bookkeeping,
@@ -217,36 +225,38 @@ struct Teardown {
 // for partial connections, RST acks not trusted, ...). Sequence values are
 // unwrapped 64-bit numbers in this endpoint's own space.
 struct ZeekEndpoint {
-  ZeekState state = ZeekState::Inactive;
-  ZeekState prev_state = ZeekState::Inactive;
-  bool did_close = false;
-  bool anchored = false;        // `space` has a reference point
-  bool first_was_syn = false;   // its first packet carried SYN (for is_partial)
-  bool seen = false;
   SeqSpace space;               // unwraps this endpoint's sequence numbers
   std::int64_t start = 0, last = 0, ack = 0;
-  std::uint32_t fin_cnt = 0, rst_cnt = 0;
   std::int64_t fin_seq = 0;     // relative
   std::int64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
   std::int64_t reassem = 1, trim = 1;  // relative: contiguous point and ack trim
   DataTracker data;             // payload Zeek's reassembler received (relative)
-  std::uint32_t cnt_c = 0, cnt_g = 0, cnt_t = 0, cnt_w = 0;
-  std::uint32_t thr_c = 1, thr_g = 1, thr_t = 1, thr_w = 1;
   std::uint64_t pkts = 0, ip_bytes = 0;
   std::uint64_t missed = 0;     // content gaps in this endpoint's data (bytes)
+  std::uint32_t fin_cnt = 0, rst_cnt = 0;
+  // Zeek's log-scale history letters (C, G, T, W): the count, and the next
+  // count that appends the letter as a power of ten (10 stands for 2^32 - 1).
+  std::uint32_t cnt_c = 0, cnt_g = 0, cnt_t = 0, cnt_w = 0;
+  std::uint8_t thr_c = 0, thr_g = 0, thr_t = 0, thr_w = 0;
+  ZeekState state = ZeekState::Inactive;
+  ZeekState prev_state = ZeekState::Inactive;
+  bool did_close : 1 = false;
+  bool anchored : 1 = false;        // `space` has a reference point
+  bool first_was_syn : 1 = false;   // its first packet carried SYN (for is_partial)
+  bool seen : 1 = false;
 };
 
 struct ZeekShadow {
-  bool created = false;
   // Zeek's timers that end a connection (network time, ns; 0 = not armed).
   std::int64_t attempt_at = 0, delete_at = 0, partial_close_at = 0, expire_at = 0;
-  bool attempt_armed_once = false;
   core::Timestamp last_packet;
-  Side orig = Side::Lo;
-  bool is_partial = false;
-  std::uint32_t hist_seen = 0;  // once-per-direction masks: orig low 16 bits, resp high 16
-  std::string history;          // at most kMaxHistory letters
   core::Timestamp start_time, last_time;
+  std::string history;          // at most kMaxHistory letters
+  std::uint32_t hist_seen = 0;  // once-per-direction masks: orig low 16 bits, resp high 16
+  Side orig = Side::Lo;
+  bool created = false;
+  bool attempt_armed_once = false;
+  bool is_partial = false;
   std::array<ZeekEndpoint, 2> ep{};
 };
 
@@ -295,35 +305,35 @@ struct Connection {
   static constexpr std::size_t kMaxZeekRows = 64;  // conn.log rows one connection may split into
 
   flow::FlowKey key;
-  std::uint64_t id = 0;            // 1-based, in order of first packet
   std::uint32_t instance = 1;      // 1 for the first connection on this 4-tuple, then 2, ...
-  NewInstanceReason new_reason = NewInstanceReason::First;
-  Side client = Side::Lo;
-  bool roles_guessed = false;
-  RoleReason role_reason = RoleReason::Syn;
+  std::uint64_t id = 0;            // 1-based, in order of first packet
 
   core::Timestamp first_ts, last_ts;
   std::uint64_t first_frame = 0, last_frame = 0;
+  core::Timestamp ended_ts;
   std::array<Endpoint, 2> ep{};    // by key side
 
   Handshake hs;
   Teardown td;
   RstInfo rst;
-  bool ended = false;              // closed, reset or refused: lingers until emitted
-  core::Timestamp ended_ts;
-  EndReason end_reason = EndReason::EndOfInput;
-  std::uint16_t vlan = decode::kNoVlan;
   // The previous instance on this 4-tuple: where each side's sequence space
   // ended, so its late segments are recognised (old_duplicate).
-  bool has_prev = false;
   std::array<std::uint32_t, 2> prev_base{};
   std::array<std::uint32_t, 2> prev_next{};
   std::uint32_t old_duplicates = 0;
-
+  std::uint16_t vlan = decode::kNoVlan;
+  NewInstanceReason new_reason = NewInstanceReason::First;
+  Side client = Side::Lo;
+  RoleReason role_reason = RoleReason::Syn;
+  EndReason end_reason = EndReason::EndOfInput;
+  bool roles_guessed = false;
+  bool ended = false;              // closed, reset or refused: lingers until emitted
+  bool has_prev = false;           // prev_base, prev_next are set
   bool keep_events = true;         // record the timeline (off unless an output shows it)
+
   std::unique_ptr<AnomalyLog> anomaly_log;  // null: no anomaly yet
-  ZeekShadow zk;                    // Zeek's view of the whole connection (conn_state, history)
   std::unique_ptr<ConnectionCold> cold;     // null: none of it needed yet
+  ZeekShadow zk;                    // Zeek's view of the whole connection (conn_state, history)
   std::array<SegAnalysisEndpoint, 2> analysis{};  // per-segment analysis state, by key side
 
   // live bookkeeping (flow table / expiry lists)
