@@ -195,17 +195,17 @@ struct Handshake {
 };
 
 struct RstInfo {
-  bool seen = false;            // a RST was believed (exact or in window); see `undone`
-  bool undone = false;          // ... then traffic showed the receiver ignored it (RFC 5961)
-  bool refused = false;         // it answered a SYN: the connection was refused
-  Side by = Side::Lo;
   core::Timestamp ts;
   std::uint64_t frame = 0;
   std::uint32_t count = 0;
-  bool in_window = false;
-  bool exact = false;
+  Side by = Side::Lo;
   TcpState sender_state = TcpState::Closed;    // states when the (first believed) RST was sent
   TcpState receiver_state = TcpState::Closed;
+  bool seen : 1 = false;        // a RST was believed (exact or in window); see `undone`
+  bool undone : 1 = false;      // ... then traffic showed the receiver ignored it (RFC 5961)
+  bool refused : 1 = false;     // it answered a SYN: the connection was refused
+  bool in_window : 1 = false;
+  bool exact : 1 = false;
 };
 
 struct Teardown {
