@@ -393,7 +393,6 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
   const bool reset = c.rst.seen && !c.rst.undone;
   if ((closed || reset) && !c.ended) {
     c.ended = true;
-    c.ended_ts = seg.ts;
     c.end_reason = reset ? (c.rst.refused ? EndReason::Refused : EndReason::Reset)
                          : EndReason::Closed;
   } else if (!closed && !reset && c.ended) {

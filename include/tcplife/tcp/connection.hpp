@@ -276,6 +276,11 @@ struct ConnectionCold {
   std::array<core::Timestamp, 2> state_since{};
   std::array<std::array<std::int64_t, kTcpStates>, 2> state_ns{};
   decode::TunnelInfo tunnel;       // tunnelled connections only
+  // The previous instance on this 4-tuple (has_prev): where each side's
+  // sequence space ended, so its late segments are recognised (old_duplicate).
+  bool has_prev = false;
+  std::array<std::uint32_t, 2> prev_base{};
+  std::array<std::uint32_t, 2> prev_next{};
   // Zeek's own timers can end its connection while tcplife's goes on (an
   // unanswered SYN after 5 s, 3-5 s after a close, ...); later packets then
   // start a new Zeek row. conn.log output reproduces those rows: the finished
@@ -310,17 +315,11 @@ struct Connection {
 
   core::Timestamp first_ts, last_ts;
   std::uint64_t first_frame = 0, last_frame = 0;
-  core::Timestamp ended_ts;
   std::array<Endpoint, 2> ep{};    // by key side
 
   Handshake hs;
   Teardown td;
   RstInfo rst;
-  // The previous instance on this 4-tuple: where each side's sequence space
-  // ended, so its late segments are recognised (old_duplicate).
-  std::array<std::uint32_t, 2> prev_base{};
-  std::array<std::uint32_t, 2> prev_next{};
-  std::uint32_t old_duplicates = 0;
   std::uint16_t vlan = decode::kNoVlan;
   NewInstanceReason new_reason = NewInstanceReason::First;
   Side client = Side::Lo;
@@ -328,7 +327,6 @@ struct Connection {
   EndReason end_reason = EndReason::EndOfInput;
   bool roles_guessed = false;
   bool ended = false;              // closed, reset or refused: lingers until emitted
-  bool has_prev = false;           // prev_base, prev_next are set
   bool keep_events = true;         // record the timeline (off unless an output shows it)
 
   std::unique_ptr<AnomalyLog> anomaly_log;  // null: no anomaly yet
