@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "tcplife/tcp/zeek_view.hpp"
 
@@ -163,7 +164,7 @@ void update_history(Ctx& x, std::int64_t rel_seq) {
   if (z.history == "H") {
     z.orig = flow::other(z.orig);
     z.is_partial = false;
-    z.history = "^h";
+    z.history.assign("^h");
   }
   if (data) {
     check_history(z, x.is_orig(), kHistData, 'D');
@@ -515,7 +516,7 @@ void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
 
 Side zeek_originator(const Connection& c) { return c.zk.orig; }
 
-std::string zeek_history(const Connection& c) { return c.zk.history; }
+std::string zeek_history(const Connection& c) { return std::string(c.zk.history.view()); }
 
 std::uint64_t zeek_size(const ZeekShadow& z, Side s) {
   const ZeekEndpoint& e = z.ep[flow::idx(s)];
@@ -533,7 +534,7 @@ std::uint64_t zeek_size(const Connection& c, Side s) { return zeek_size(c.zk, s)
 
 namespace {
 // Zeek's RSTOS0 test: the whole history matches ^?S[^HAFGIQ]*R.*
-bool rstos0_history(const std::string& h) {
+bool rstos0_history(std::string_view h) {
   std::size_t i = 0;
   if (i < h.size() && h[i] == '^') ++i;
   if (i >= h.size() || h[i] != 'S') return false;
@@ -561,7 +562,7 @@ std::string_view zeek_conn_state(const ZeekShadow& z) {
     return o_in ? "RSTRH" : "RSTR";
   }
   if (os == Z::Reset) {
-    if (r_in) return rstos0_history(z.history) ? "RSTOS0" : "OTH";
+    if (r_in) return rstos0_history(z.history.view()) ? "RSTOS0" : "OTH";
     return "RSTO";
   }
   if (os == Z::Closed && rs == Z::Closed) return "SF";
@@ -570,6 +571,56 @@ std::string_view zeek_conn_state(const ZeekShadow& z) {
   if (os == Z::SynSent && rs == Z::Inactive) return "S0";
   if (os == Z::Established && rs == Z::Established) return "S1";
   return "OTH";
+}
+
+ZeekHistory& ZeekHistory::operator=(const ZeekHistory& o) {
+  if (this != &o) assign(o.view());
+  return *this;
+}
+
+ZeekHistory::ZeekHistory(ZeekHistory&& o) noexcept : size_(o.size_) {
+  buf_ = o.buf_;
+  o.size_ = 0;  // the heap block, if any, is ours now
+}
+
+ZeekHistory& ZeekHistory::operator=(ZeekHistory&& o) noexcept {
+  if (this != &o) {
+    release();
+    buf_ = o.buf_;
+    size_ = o.size_;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+char* ZeekHistory::heap() const noexcept {
+  char* p = nullptr;
+  std::memcpy(&p, buf_.data(), sizeof p);
+  return p;
+}
+
+void ZeekHistory::release() noexcept {
+  if (on_heap()) delete[] heap();
+  size_ = 0;
+}
+
+void ZeekHistory::push_back(char ch) {
+  if (size_ >= kCapacity) return;
+  if (size_ < kInline) {
+    buf_[size_++] = ch;
+    return;
+  }
+  if (size_ == kInline) {  // the 16th letter: move to a block of kCapacity
+    char* p = new char[kCapacity];
+    std::memcpy(p, buf_.data(), kInline);
+    std::memcpy(buf_.data(), &p, sizeof p);
+  }
+  heap()[size_++] = ch;
+}
+
+void ZeekHistory::assign(std::string_view s) {
+  release();
+  for (char ch : s) push_back(ch);
 }
 
 }  // namespace tcplife::tcp

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // What an open connection costs (issue 8: toward 1 KB each), and that the
 // parts kept out of line (ConnectionCold, AnomalyLog) still reach every output.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -18,7 +19,7 @@ namespace {
 
 // Measured with scripts/bench.sh memory (docs/performance.md, "Memory, after"):
 // RSS per open connection is about this plus the flow-table slot.
-constexpr std::size_t kConnectionBudget = 1344;
+constexpr std::size_t kConnectionBudget = 1320;
 static_assert(sizeof(tcp::Connection) <= kConnectionBudget,
               "tcp::Connection grew: every open connection pays for it");
 
@@ -40,7 +41,7 @@ class Recorder final : public tcp::ConnectionSink {
     s.cold = c.cold != nullptr;
     s.anomaly_log = c.anomaly_log != nullptr;
     tcp::for_each_zeek_row(c, [&](const tcp::ZeekShadow& z) {
-      s.rows.push_back({std::string(tcp::zeek_conn_state(z)), z.history,
+      s.rows.push_back({std::string(tcp::zeek_conn_state(z)), std::string(z.history.view()),
                         z.ep[flow::idx(z.orig)].pkts,
                         z.ep[flow::idx(flow::other(z.orig))].pkts});
     });
@@ -97,6 +98,30 @@ constexpr std::uint16_t kS = fl::kSyn, kA = fl::kAck, kF = fl::kFin, kP = fl::kP
 TEST_CASE("memory: a connection stays within its size budget", "[tcp][memory]") {
   INFO("sizeof(tcp::Connection) = " << sizeof(tcp::Connection));
   CHECK(sizeof(tcp::Connection) <= kConnectionBudget);
+}
+
+TEST_CASE("memory: Zeek's history keeps 15 letters inline, up to 64 on the heap",
+          "[tcp][memory][zeek]") {
+  static_assert(sizeof(tcp::ZeekHistory) == 16);
+  const std::string letters = "ShADadFfTtWwCcGgRrIiQq^hShADadFfTtWwCcGgRrIiQq^hShADadFfTtWwCcGgRr";
+  const std::size_t n = GENERATE(as<std::size_t>{}, 0, 1, 14, 15, 16, 17, 63, 64, 65, 70);
+  tcp::ZeekHistory h;
+  for (std::size_t i = 0; i < n; ++i) h.push_back(letters[i]);
+  const std::string want = letters.substr(0, std::min<std::size_t>(n, 64));
+  CHECK(h.view() == want);
+  CHECK(h.size() == want.size());
+  tcp::ZeekHistory copy = h;
+  CHECK(copy.view() == want);
+  copy.push_back('x');
+  CHECK(h.view() == want);  // the copy owns its own letters
+  tcp::ZeekHistory moved = std::move(copy);
+  CHECK(moved.size() == std::min<std::size_t>(want.size() + 1, 64));
+  moved = h;
+  CHECK(moved.view() == want);
+  moved = tcp::ZeekHistory{};
+  CHECK(moved.empty());
+  h.assign("^h");
+  CHECK(h == "^h");
 }
 
 TEST_CASE("memory: a clean connection without --timeline allocates nothing out of line",

@@ -246,12 +246,46 @@ struct ZeekEndpoint {
   bool seen : 1 = false;
 };
 
+// Zeek's history letters of one conn.log row, at most kCapacity: up to 15
+// inline, a longer history in one heap block. 16 bytes (a std::string is 32).
+class ZeekHistory {
+ public:
+  static constexpr std::size_t kCapacity = 64;
+  ZeekHistory() = default;
+  ZeekHistory(const ZeekHistory& o) { assign(o.view()); }
+  ZeekHistory& operator=(const ZeekHistory& o);
+  ZeekHistory(ZeekHistory&& o) noexcept;
+  ZeekHistory& operator=(ZeekHistory&& o) noexcept;
+  ~ZeekHistory() { release(); }
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] std::string_view view() const noexcept { return {data(), size_}; }
+  // Appends a letter; ignored at kCapacity.
+  void push_back(char ch);
+  // Replaces the letters (at most kCapacity are kept).
+  void assign(std::string_view s);
+  friend bool operator==(const ZeekHistory& h, std::string_view s) noexcept {
+    return h.view() == s;
+  }
+
+ private:
+  static constexpr std::size_t kInline = 15;
+  [[nodiscard]] bool on_heap() const noexcept { return size_ > kInline; }
+  [[nodiscard]] char* heap() const noexcept;
+  [[nodiscard]] const char* data() const noexcept { return on_heap() ? heap() : buf_.data(); }
+  void release() noexcept;
+
+  std::array<char, kInline> buf_{};  // the letters, or (on the heap) the block's address
+  std::uint8_t size_ = 0;
+};
+
 struct ZeekShadow {
   // Zeek's timers that end a connection (network time, ns; 0 = not armed).
   std::int64_t attempt_at = 0, delete_at = 0, partial_close_at = 0, expire_at = 0;
   core::Timestamp last_packet;
   core::Timestamp start_time, last_time;
-  std::string history;          // at most kMaxHistory letters
+  ZeekHistory history;          // at most Connection::kMaxHistory letters
   std::uint32_t hist_seen = 0;  // once-per-direction masks: orig low 16 bits, resp high 16
   Side orig = Side::Lo;
   bool created = false;
@@ -306,7 +340,7 @@ struct LruHook {
 struct Connection {
   static constexpr std::size_t kMaxEvents = 32;
   static constexpr std::size_t kMaxListedAnomalies = 5;  // listed per kind; all are counted
-  static constexpr std::size_t kMaxHistory = 64;
+  static constexpr std::size_t kMaxHistory = ZeekHistory::kCapacity;
   static constexpr std::size_t kMaxZeekRows = 64;  // conn.log rows one connection may split into
 
   flow::FlowKey key;
@@ -325,9 +359,9 @@ struct Connection {
   Side client = Side::Lo;
   RoleReason role_reason = RoleReason::Syn;
   EndReason end_reason = EndReason::EndOfInput;
-  bool roles_guessed = false;
-  bool ended = false;              // closed, reset or refused: lingers until emitted
-  bool keep_events = true;         // record the timeline (off unless an output shows it)
+  bool roles_guessed : 1 = false;
+  bool ended : 1 = false;          // closed, reset or refused: lingers until emitted
+  bool keep_events : 1 = true;     // record the timeline (off unless an output shows it)
 
   std::unique_ptr<AnomalyLog> anomaly_log;  // null: no anomaly yet
   std::unique_ptr<ConnectionCold> cold;     // null: none of it needed yet
