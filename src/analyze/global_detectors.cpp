@@ -154,7 +154,7 @@ void GlobalDetectors::add(const Connection& c) {
     ++r.connections;
     r.segments += e.rst_count;
     if (handshake_complete(c)) ++r.after_handshake;
-    for (const tcp::AnomalyCount& a : c.anomaly_counts)
+    for (const tcp::AnomalyCount& a : c.anomaly_counts())
       if (a.kind == tcp::AnomalyKind::RstOutOfWindow && a.from == s) r.out_of_window += a.count;
     r.peers.add(hash_addr(c.key.addr(flow::other(s))));
     r.span.add(c.rst.seen && c.rst.by == s ? c.rst.ts : c.last_ts);

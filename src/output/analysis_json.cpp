@@ -32,12 +32,12 @@ void side(JsonWriter& w, const tcp::Connection& c, tcp::Side s) {
   w.begin_object();
   // Only the classes that occurred, in catalogue order (absent = 0).
   w.key("counts").begin_object();
-  if (!c.anomaly_counts.empty()) {
+  if (!c.anomaly_counts().empty()) {
     for (std::size_t i = 0; i < analyze::kSegClasses; ++i) {
       const auto k = static_cast<SegClass>(i);
       const AnomalyKind kind = analyze::seg_class_kind(k);
       std::uint64_t n = 0;
-      for (const tcp::AnomalyCount& ac : c.anomaly_counts)
+      for (const tcp::AnomalyCount& ac : c.anomaly_counts())
         if (ac.kind == kind && ac.from == s) n += ac.count;
       if (n > 0) w.kv_unum(analyze::seg_class_name(k), n);
     }

@@ -22,7 +22,7 @@ constexpr std::uint64_t kEndKinds =
 // the connection's next packet, or when it is finished.
 void LadderRecorder::settle(Rec& r, const tcp::Connection& c, bool finishing) {
   std::array<std::uint32_t, tcp::kAnomalyKinds> now{};
-  for (const tcp::AnomalyCount& a : c.anomaly_counts)
+  for (const tcp::AnomalyCount& a : c.anomaly_counts())
     now[static_cast<std::size_t>(a.kind)] += a.count;
   std::uint64_t raised = 0;
   bool old_duplicates = false;
@@ -55,7 +55,7 @@ void LadderRecorder::settle(Rec& r, const tcp::Connection& c, bool finishing) {
   if (!old_duplicates) return;
   // Segments of the previous instance never reach observers: draw the listed
   // ones where they arrived, marked as not applied.
-  for (const tcp::Anomaly& a : c.anomalies) {
+  for (const tcp::Anomaly& a : c.anomalies()) {
     if (a.kind != AnomalyKind::OldDuplicate || a.frame <= r.last_frame) continue;
     if (r.ladder.lines.size() >= max_lines_) {
       ++r.ladder.more;

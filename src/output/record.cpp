@@ -54,11 +54,13 @@ void data_side(JsonWriter& w, const Connection& c, Side s) {
       .end_object();
 }
 
-void state_durations(JsonWriter& w, const Endpoint& e) {
+void state_durations(JsonWriter& w, const Connection& c, Side s) {
+  const Endpoint& e = c.at(s);
   w.begin_object();
   for (std::size_t i = 0; i < tcp::kTcpStates; ++i) {
     const auto st = static_cast<tcp::TcpState>(i);
-    if (e.state_ns[i] > 0 || st == e.state) w.key(tcp::state_name(st)).seconds(e.state_ns[i]);
+    const std::int64_t ns = c.state_ns(s, st);
+    if (ns > 0 || st == e.state) w.key(tcp::state_name(st)).seconds(ns);
   }
   w.end_object();
 }
@@ -158,7 +160,7 @@ void teardown(JsonWriter& w, const Connection& c) {
 
 void events(JsonWriter& w, const Connection& c) {
   w.key("events").begin_array();
-  for (const tcp::Event& ev : c.events) {
+  for (const tcp::Event& ev : c.events()) {
     w.begin_object()
         .key("t").time(ev.ts)
         .kv_unum("frame", ev.frame)
@@ -174,7 +176,7 @@ void events(JsonWriter& w, const Connection& c) {
         .end_object();
   }
   w.end_array();
-  w.kv_unum("events_dropped", c.events_dropped);
+  w.kv_unum("events_dropped", c.events_dropped());
 }
 
 void anomalies(JsonWriter& w, const Connection& c) {
@@ -186,8 +188,8 @@ void anomalies(JsonWriter& w, const Connection& c) {
   }
   w.end_object();
   std::vector<const tcp::Anomaly*> list;
-  list.reserve(c.anomalies.size());
-  for (const tcp::Anomaly& a : c.anomalies) list.push_back(&a);
+  list.reserve(c.anomalies().size());
+  for (const tcp::Anomaly& a : c.anomalies()) list.push_back(&a);
   std::stable_sort(list.begin(), list.end(),
                    [](const tcp::Anomaly* a, const tcp::Anomaly* b) { return a->frame < b->frame; });
   w.key("anomalies").begin_array();
@@ -236,21 +238,21 @@ void write_connection_json(std::string& out, const Connection& c, const OutputOp
   if (opts.full_events) {
     w.key("state_durations").begin_object();
     w.key("client");
-    state_durations(w, c.at(c.client));
+    state_durations(w, c, c.client);
     w.key("server");
-    state_durations(w, c.at(c.server()));
+    state_durations(w, c, c.server());
     w.end_object();
   }
   w.kv("conn_state", tcp::zeek_conn_state(c));
   w.kv("history", tcp::zeek_history(c));
   w.key("tunnel");
-  if (c.tunnel.kind != decode::TunnelKind::None) {
+  if (c.tunnel().kind != decode::TunnelKind::None) {
     w.begin_object()
-        .kv("kind", tunnel_name(c.tunnel.kind))
-        .kv_unum("depth", c.tunnel.depth)
-        .kv("outer_src", core::to_string(c.tunnel.outer_src))
-        .kv("outer_dst", core::to_string(c.tunnel.outer_dst))
-        .kv_unum("id", c.tunnel.id)
+        .kv("kind", tunnel_name(c.tunnel().kind))
+        .kv_unum("depth", c.tunnel().depth)
+        .kv("outer_src", core::to_string(c.tunnel().outer_src))
+        .kv("outer_dst", core::to_string(c.tunnel().outer_dst))
+        .kv_unum("id", c.tunnel().id)
         .end_object();
   } else {
     w.null();

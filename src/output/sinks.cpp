@@ -260,7 +260,7 @@ void ConnectionTally::add(const tcp::Connection& c, bool reported_too) {
   if (reported_too) ++reported;
   ++outcomes[std::string(outcome_name(c))];
   ++conn_states[std::string(tcp::zeek_conn_state(c))];
-  for (const tcp::AnomalyCount& a : c.anomaly_counts)
+  for (const tcp::AnomalyCount& a : c.anomaly_counts())
     anomalies[static_cast<std::size_t>(a.kind)] += a.count;
 }
 

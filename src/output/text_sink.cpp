@@ -153,7 +153,7 @@ std::string anomaly_list(std::uint64_t bits) {
 // The engine's folded events, when no per-packet record exists.
 Ladder ladder_from_events(const tcp::Connection& c) {
   Ladder l;
-  for (const tcp::Event& ev : c.events) {
+  for (const tcp::Event& ev : c.events()) {
     LadderLine x;
     x.ts = ev.ts;
     x.frame = ev.frame;
@@ -164,11 +164,11 @@ Ladder ladder_from_events(const tcp::Connection& c) {
     x.from = ev.from;
     x.state_lo = ev.state_lo;
     x.state_hi = ev.state_hi;
-    for (const tcp::Anomaly& a : c.anomalies)
+    for (const tcp::Anomaly& a : c.anomalies())
       if (a.frame == ev.frame) x.anomalies |= std::uint64_t{1} << static_cast<unsigned>(a.kind);
     l.lines.push_back(x);
   }
-  l.more = c.events_dropped;
+  l.more = c.events_dropped();
   return l;
 }
 

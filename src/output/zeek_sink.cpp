@@ -97,7 +97,7 @@ ConnLogRow conn_log_row(const tcp::ZeekShadow& z) {
   r.orig_bytes = tcp::zeek_size(z, z.orig);
   r.resp_bytes = tcp::zeek_size(z, flow::other(z.orig));
   r.conn_state = tcp::zeek_conn_state(z);
-  r.history = z.history;
+  r.history = z.history.view();
   const tcp::ZeekEndpoint& o = z.ep[flow::idx(z.orig)];
   const tcp::ZeekEndpoint& p = z.ep[flow::idx(flow::other(z.orig))];
   r.missed_bytes = o.missed + p.missed;

@@ -38,16 +38,17 @@ void record_event(Connection& c, EventKind kind, Side from, const Segment& seg, 
   // Relative numbers as Wireshark shows them: the SYN is 0, the first data byte 1.
   const std::int64_t rel_seq = e.synced ? e.seq.rel(seg.seq) + 1 : 0;
   const std::int64_t rel_ack = seg.has(kAck) && p.synced ? p.seq.rel(seg.ack) + 1 : 0;
-  if (kind == EventKind::Data && !state_changed && !c.events.empty()) {
-    Event& last = c.events.back();
+  std::vector<Event>& events = c.cold_part().events;
+  if (kind == EventKind::Data && !state_changed && !events.empty()) {
+    Event& last = events.back();
     if (last.kind == EventKind::Data && last.from == from) {
       ++last.count;
       last.len += seg.payload_len;
       return;
     }
   }
-  if (c.events.size() >= Connection::kMaxEvents) {
-    ++c.events_dropped;
+  if (events.size() >= Connection::kMaxEvents) {
+    ++c.cold->events_dropped;
     return;
   }
   Event ev;
@@ -61,7 +62,7 @@ void record_event(Connection& c, EventKind kind, Side from, const Segment& seg, 
   ev.from = from;
   ev.state_lo = c.ep[0].state;
   ev.state_hi = c.ep[1].state;
-  c.events.push_back(ev);
+  events.push_back(ev);
 }
 
 void set_options(Endpoint& e, const Segment& seg) {
@@ -284,19 +285,21 @@ constexpr std::int64_t kHalfOpenNs = core::kNsPerSec;
 
 void add_anomaly(Connection& c, AnomalyKind k, Side from, const decode::Segment& seg,
                  std::int64_t a, std::int64_t b, std::int64_t d) {
+  if (!c.anomaly_log) c.anomaly_log = std::make_unique<AnomalyLog>();
+  AnomalyLog& log = *c.anomaly_log;
   std::uint32_t listed = 0;
   bool counted = false;
-  for (AnomalyCount& ac : c.anomaly_counts) {
+  for (AnomalyCount& ac : log.counts) {
     if (ac.kind == k && ac.from == from) {
       ++ac.count;
       counted = true;
     }
   }
-  if (!counted) c.anomaly_counts.push_back({k, from, 1});
-  for (const Anomaly& an : c.anomalies)
+  if (!counted) log.counts.push_back({k, from, 1});
+  for (const Anomaly& an : log.listed)
     if (an.kind == k) ++listed;
   if (listed < Connection::kMaxListedAnomalies)
-    c.anomalies.push_back({seg.ts, seg.index + 1, a, b, d, k, from});
+    log.listed.push_back({seg.ts, seg.index + 1, a, b, d, k, from});
 }
 
 void update_connection(Connection& c, Side from, const Segment& seg) {
@@ -374,9 +377,12 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
     const TcpState now = derive_state(c, static_cast<Side>(i));
     Endpoint& ep = c.ep[i];
     if (now != ep.state) {
-      ep.state_ns[static_cast<std::size_t>(ep.state)] += seg.ts - ep.state_since;
+      if (c.keep_events) {
+        ConnectionCold& cold = c.cold_part();
+        cold.state_ns[i][static_cast<std::size_t>(ep.state)] += seg.ts - cold.state_since[i];
+        cold.state_since[i] = seg.ts;
+      }
       ep.state = now;
-      ep.state_since = seg.ts;
       changed = true;
     }
   }
@@ -387,7 +393,6 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
   const bool reset = c.rst.seen && !c.rst.undone;
   if ((closed || reset) && !c.ended) {
     c.ended = true;
-    c.ended_ts = seg.ts;
     c.end_reason = reset ? (c.rst.refused ? EndReason::Refused : EndReason::Reset)
                          : EndReason::Closed;
   } else if (!closed && !reset && c.ended) {
@@ -397,9 +402,13 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
 }
 
 void finalize_connection(Connection& c, EndReason why, core::Timestamp /*now*/) {
-  for (Endpoint& ep : c.ep) {
-    ep.state_ns[static_cast<std::size_t>(ep.state)] += c.last_ts - ep.state_since;
-    ep.state_since = c.last_ts;
+  if (c.keep_events) {
+    ConnectionCold& cold = c.cold_part();
+    for (std::size_t i = 0; i < 2; ++i) {
+      cold.state_ns[i][static_cast<std::size_t>(c.ep[i].state)] +=
+          c.last_ts - cold.state_since[i];
+      cold.state_since[i] = c.last_ts;
+    }
   }
   c.end_reason = why;
   decode::Segment at_end;
@@ -440,15 +449,54 @@ CloseKind close_kind(const Connection& c) {
 
 std::uint32_t Connection::anomaly_total() const noexcept {
   std::uint32_t n = 0;
-  for (const AnomalyCount& a : anomaly_counts) n += a.count;
+  for (const AnomalyCount& a : anomaly_counts()) n += a.count;
   return n;
 }
 
 std::uint32_t Connection::count_of(AnomalyKind k) const noexcept {
   std::uint32_t n = 0;
-  for (const AnomalyCount& a : anomaly_counts)
+  for (const AnomalyCount& a : anomaly_counts())
     if (a.kind == k) n += a.count;
   return n;
+}
+
+std::span<const Event> Connection::events() const noexcept {
+  return cold ? std::span<const Event>(cold->events) : std::span<const Event>();
+}
+
+std::uint32_t Connection::events_dropped() const noexcept {
+  return cold ? cold->events_dropped : 0;
+}
+
+std::int64_t Connection::state_ns(Side s, TcpState st) const noexcept {
+  return cold ? cold->state_ns[flow::idx(s)][static_cast<std::size_t>(st)] : 0;
+}
+
+const decode::TunnelInfo& Connection::tunnel() const noexcept {
+  static const decode::TunnelInfo kNone{};
+  return cold ? cold->tunnel : kNone;
+}
+
+std::span<const ZeekShadow> Connection::zk_rows() const noexcept {
+  return cold ? std::span<const ZeekShadow>(cold->zk_rows) : std::span<const ZeekShadow>();
+}
+
+const ZeekShadow& Connection::zk_current() const noexcept {
+  return cold && cold->zk_row ? *cold->zk_row : zk;
+}
+
+std::span<const Anomaly> Connection::anomalies() const noexcept {
+  return anomaly_log ? std::span<const Anomaly>(anomaly_log->listed) : std::span<const Anomaly>();
+}
+
+std::span<const AnomalyCount> Connection::anomaly_counts() const noexcept {
+  return anomaly_log ? std::span<const AnomalyCount>(anomaly_log->counts)
+                     : std::span<const AnomalyCount>();
+}
+
+ConnectionCold& Connection::cold_part() {
+  if (!cold) cold = std::make_unique<ConnectionCold>();
+  return *cold;
 }
 
 }  // namespace tcplife::tcp

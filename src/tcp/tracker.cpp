@@ -156,8 +156,8 @@ void Tracker::init_connection(Connection& c, const flow::KeyedPacket& kp,
   c.new_reason = why;
   c.first_ts = c.last_ts = seg.ts;
   c.first_frame = seg.index + 1;
-  c.ep[0].state_since = c.ep[1].state_since = seg.ts;
-  c.tunnel = seg.tunnel;
+  if (c.keep_events) c.cold_part().state_since = {seg.ts, seg.ts};
+  if (seg.tunnel.kind != decode::TunnelKind::None) c.cold_part().tunnel = seg.tunnel;
   c.vlan = seg.vlan_outer;
   assign_roles(c, kp.from, seg);
 }
@@ -363,18 +363,20 @@ void Tracker::process(const decode::Segment& seg) {
       Connection& nc = conns_[id];
       if (why == NewInstanceReason::SynInTimeWait)
         add_anomaly(nc, AnomalyKind::TimeWaitReuse, kp.from, seg);
-      nc.has_prev = true;
-      nc.prev_base = base;
-      nc.prev_next = next;
-    } else if (c.has_prev && !seg.has(kSyn)) {
+      ConnectionCold& cold = nc.cold_part();
+      cold.has_prev = true;
+      cold.prev_base = base;
+      cold.prev_next = next;
+    } else if (c.cold && c.cold->has_prev && !seg.has(kSyn)) {
       // A late segment of the previous instance: inside its old sequence
       // space and before this instance's ISN.
       const std::size_t s = flow::idx(kp.from);
       const Endpoint& e = c.ep[s];
-      if (e.isn_known && seq_lt(seg.seq, e.isn) && seq_ge(seg.seq, c.prev_base[s]) &&
-          seq_le(seg.seq, c.prev_next[s])) {
-        ++c.old_duplicates;
-        add_anomaly(c, AnomalyKind::OldDuplicate, kp.from, seg, seq_diff(seg.seq, c.prev_base[s]));
+      const ConnectionCold& prev = *c.cold;
+      if (e.isn_known && seq_lt(seg.seq, e.isn) && seq_ge(seg.seq, prev.prev_base[s]) &&
+          seq_le(seg.seq, prev.prev_next[s])) {
+        add_anomaly(c, AnomalyKind::OldDuplicate, kp.from, seg,
+                    seq_diff(seg.seq, prev.prev_base[s]));
         return;
       }
     }

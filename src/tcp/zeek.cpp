@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "tcplife/tcp/zeek_view.hpp"
 
@@ -60,11 +61,17 @@ bool check_history(ZeekShadow& z, bool orig, std::uint32_t mask, char letter) {
   return false;
 }
 
-void scaled(ZeekShadow& z, bool orig, std::uint32_t& cnt, std::uint32_t& thr, char letter) {
+// Zeek's ScaledHistoryEntry: the letter at the 1st, 10th, 100th, ... time.
+// `thr` is the exponent of the next threshold; past 10^9, Zeek's 32-bit
+// threshold stops at 2^32 - 1 (exponent 10).
+void scaled(ZeekShadow& z, bool orig, std::uint32_t& cnt, std::uint8_t& thr, char letter) {
+  static constexpr std::array<std::uint32_t, 11> kThreshold = {
+      1,      10,      100,      1000,      10000,     100000,
+      1000000, 10000000, 100000000, 1000000000, 0xffffffffu};
   ++cnt;
-  if (cnt == thr) {
+  if (cnt == kThreshold[thr]) {
     append(z, orig, letter);
-    thr = thr > 0xffffffffu / 10 ? 0xffffffffu : thr * 10;
+    if (thr < 10) ++thr;
   }
 }
 
@@ -157,7 +164,7 @@ void update_history(Ctx& x, std::int64_t rel_seq) {
   if (z.history == "H") {
     z.orig = flow::other(z.orig);
     z.is_partial = false;
-    z.history = "^h";
+    z.history.assign("^h");
   }
   if (data) {
     check_history(z, x.is_orig(), kHistData, 'D');
@@ -490,23 +497,26 @@ void process_shadow(ZeekShadow& z, Side from, const decode::Segment& seg) {
 }  // namespace
 
 void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
-  ZeekShadow& row = c.zk_row ? *c.zk_row : c.zk;
-  if (row.created && c.zk_rows.size() < Connection::kMaxZeekRows &&
+  ZeekShadow* split = c.cold ? c.cold->zk_row.get() : nullptr;
+  ZeekShadow& row = split != nullptr ? *split : c.zk;
+  if (row.created && c.zk_rows().size() < Connection::kMaxZeekRows &&
       timers_expired(row, seg.ts.ns)) {
-    c.zk_rows.push_back(row);
-    if (c.zk_row) {
-      *c.zk_row = ZeekShadow{};
+    ConnectionCold& cold = c.cold_part();
+    cold.zk_rows.push_back(row);
+    if (split != nullptr) {
+      *split = ZeekShadow{};
     } else {
-      c.zk_row = std::make_unique<ZeekShadow>();
+      cold.zk_row = std::make_unique<ZeekShadow>();
+      split = cold.zk_row.get();
     }
   }
   process_shadow(c.zk, from, seg);
-  if (c.zk_row) process_shadow(*c.zk_row, from, seg);
+  if (split != nullptr) process_shadow(*split, from, seg);
 }
 
 Side zeek_originator(const Connection& c) { return c.zk.orig; }
 
-std::string zeek_history(const Connection& c) { return c.zk.history; }
+std::string zeek_history(const Connection& c) { return std::string(c.zk.history.view()); }
 
 std::uint64_t zeek_size(const ZeekShadow& z, Side s) {
   const ZeekEndpoint& e = z.ep[flow::idx(s)];
@@ -524,7 +534,7 @@ std::uint64_t zeek_size(const Connection& c, Side s) { return zeek_size(c.zk, s)
 
 namespace {
 // Zeek's RSTOS0 test: the whole history matches ^?S[^HAFGIQ]*R.*
-bool rstos0_history(const std::string& h) {
+bool rstos0_history(std::string_view h) {
   std::size_t i = 0;
   if (i < h.size() && h[i] == '^') ++i;
   if (i >= h.size() || h[i] != 'S') return false;
@@ -552,7 +562,7 @@ std::string_view zeek_conn_state(const ZeekShadow& z) {
     return o_in ? "RSTRH" : "RSTR";
   }
   if (os == Z::Reset) {
-    if (r_in) return rstos0_history(z.history) ? "RSTOS0" : "OTH";
+    if (r_in) return rstos0_history(z.history.view()) ? "RSTOS0" : "OTH";
     return "RSTO";
   }
   if (os == Z::Closed && rs == Z::Closed) return "SF";
@@ -561,6 +571,56 @@ std::string_view zeek_conn_state(const ZeekShadow& z) {
   if (os == Z::SynSent && rs == Z::Inactive) return "S0";
   if (os == Z::Established && rs == Z::Established) return "S1";
   return "OTH";
+}
+
+ZeekHistory& ZeekHistory::operator=(const ZeekHistory& o) {
+  if (this != &o) assign(o.view());
+  return *this;
+}
+
+ZeekHistory::ZeekHistory(ZeekHistory&& o) noexcept : size_(o.size_) {
+  buf_ = o.buf_;
+  o.size_ = 0;  // the heap block, if any, is ours now
+}
+
+ZeekHistory& ZeekHistory::operator=(ZeekHistory&& o) noexcept {
+  if (this != &o) {
+    release();
+    buf_ = o.buf_;
+    size_ = o.size_;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+char* ZeekHistory::heap() const noexcept {
+  char* p = nullptr;
+  std::memcpy(&p, buf_.data(), sizeof p);
+  return p;
+}
+
+void ZeekHistory::release() noexcept {
+  if (on_heap()) delete[] heap();
+  size_ = 0;
+}
+
+void ZeekHistory::push_back(char ch) {
+  if (size_ >= kCapacity) return;
+  if (size_ < kInline) {
+    buf_[size_++] = ch;
+    return;
+  }
+  if (size_ == kInline) {  // the 16th letter: move to a block of kCapacity
+    char* p = new char[kCapacity];
+    std::memcpy(p, buf_.data(), kInline);
+    std::memcpy(buf_.data(), &p, sizeof p);
+  }
+  heap()[size_++] = ch;
+}
+
+void ZeekHistory::assign(std::string_view s) {
+  release();
+  for (char ch : s) push_back(ch);
 }
 
 }  // namespace tcplife::tcp

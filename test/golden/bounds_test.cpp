@@ -66,8 +66,8 @@ class Collector final : public tcp::ConnectionSink {
   void on_connection(const tcp::Connection& c) override {
     ++count;
     if (c.rst.refused) ++refused;
-    events_max = std::max(events_max, c.events.size());
-    anomalies_max = std::max(anomalies_max, c.anomalies.size());
+    events_max = std::max(events_max, c.events().size());
+    anomalies_max = std::max(anomalies_max, c.anomalies().size());
     if (keep_json) {
       record.clear();
       output::write_connection_json(record, c, {});

@@ -24,8 +24,8 @@ namespace {
 
 constexpr std::int64_t kT0 = 1'700'000'000LL * core::kNsPerSec;
 
-static_assert(sizeof(tcp::Embryo) * 4 < sizeof(tcp::Connection),
-              "an embryo must stay a small fraction of a connection");
+static_assert(sizeof(tcp::Embryo) * 2 < sizeof(tcp::Connection),
+              "an embryo must stay well below a connection");
 
 decode::Segment segment(std::uint32_t src, std::uint16_t sport, std::uint32_t dst,
                         std::uint16_t dport, std::uint32_t seq, std::uint32_t ack,

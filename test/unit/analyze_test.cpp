@@ -128,8 +128,8 @@ struct Result final : analyze::VerdictSink, tcp::ConnectionSink {
   void on_connection(const tcp::Connection& c) override {
     ConnSnap s;
     s.client = c.client;
-    s.anomalies = c.anomalies;
-    s.counts = c.anomaly_counts;
+    s.anomalies.assign(c.anomalies().begin(), c.anomalies().end());
+    s.counts.assign(c.anomaly_counts().begin(), c.anomaly_counts().end());
     s.analysis = c.analysis;
     s.vantage = analyze::vantage(c).where;
     output::JsonWriter w(s.analysis_json);

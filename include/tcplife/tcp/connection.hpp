@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,8 +86,8 @@ struct Anomaly {
 
 // Sequence-space bookkeeping of the data one endpoint sent. Offsets are
 // relative to the first data byte (ISN + 1); SYN is at -1. Holes (ranges not
-// captured below the highest byte seen) live in a vector that allocates only
-// when a gap appears, so a connection without loss costs no heap memory.
+// captured below the highest byte seen) live in a vector allocated only when
+// a gap appears, so a connection without loss costs 8 bytes for them.
 class DataTracker {
  public:
   static constexpr std::size_t kMaxHoles = 64;
@@ -94,6 +95,13 @@ class DataTracker {
     std::int64_t begin = 0;
     std::int64_t end = 0;
   };
+  DataTracker() = default;
+  DataTracker(const DataTracker& o);
+  DataTracker& operator=(const DataTracker& o);
+  DataTracker(DataTracker&&) noexcept = default;
+  DataTracker& operator=(DataTracker&&) noexcept = default;
+  ~DataTracker() = default;
+
   // Records [begin, end); returns bytes that had been seen before (retransmitted).
   std::int64_t add(std::int64_t begin, std::int64_t end);
   [[nodiscard]] std::int64_t high() const noexcept { return high_; }
@@ -106,112 +114,110 @@ class DataTracker {
 
  private:
   void add_hole(std::int64_t begin, std::int64_t end);
+  std::int64_t fill_holes(std::int64_t in_begin, std::int64_t in_end);
 
-  bool started_ = false;
-  bool approximate_ = false;
   std::int64_t low_ = 0;
   std::int64_t high_ = 0;
-  std::vector<Range> holes_;  // unordered; at most kMaxHoles
+  std::unique_ptr<std::vector<Range>> holes_;  // unordered; at most kMaxHoles; null: none yet
+  bool started_ = false;
+  bool approximate_ = false;
 };
 
 struct EndpointOptions {
-  bool seen = false;         // a SYN from this side carried these
-  bool mss_present = false;
-  bool wscale_present = false;
-  bool sack_permitted = false;
-  bool timestamps = false;
-  bool tfo = false;
+  bool seen : 1 = false;     // a SYN from this side carried these
+  bool mss_present : 1 = false;
+  bool wscale_present : 1 = false;
+  bool sack_permitted : 1 = false;
+  bool timestamps : 1 = false;
+  bool tfo : 1 = false;
   std::uint16_t mss = 0;
   std::uint8_t wscale = 0;
   std::uint8_t tfo_cookie_len = 0;
 };
 
+// Members are grouped by size (8, 4, 2, 1 bytes, then bits) so that a
+// connection, which holds two, carries no padding.
 struct Endpoint {
-  // identity of the sequence space
-  bool syn_seen = false;        // sent a SYN (or SYN-ACK)
-  bool sent_bare_syn = false;   // sent a SYN without ACK
-  bool sent_synack = false;     // sent a SYN with ACK
-  bool synced = false;          // its sequence space is known (SYN seen, or inferred midstream)
-  bool isn_known = false;       // isn is real (false: midstream, base guessed)
-  std::uint32_t isn = 0;
   SeqSpace seq;                 // base = ISN + 1 (first data byte)
   DataTracker data;
-  EndpointOptions opts;
 
-  // acknowledgments this side sent
-  bool ack_seen = false;
-  std::uint32_t last_ack = 0;   // last ack value sent
   std::int64_t max_ack_rel = 0; // highest ack sent, relative to the peer's data space
-  std::uint16_t last_window = 0;  // raw window field last sent
-  std::uint32_t last_window_scaled = 0;
-
-  // lifecycle facts (states are derived from these)
-  bool syn_acked = false;       // the peer acknowledged this side's SYN
-  bool fin_seen = false;
-  std::uint32_t fin_seq = 0;    // sequence number of the FIN
-  bool fin_acked = false;
-  bool fin_active = false;      // sent its FIN before receiving the peer's
-  bool rst_sent = false;
-  bool half_close_data = false; // sent data after the peer's FIN
   std::uint64_t bytes_after_peer_fin = 0;
-
-  // counters
   std::uint64_t packets = 0;
-  std::uint32_t unanswered = 0;     // packets sent since the peer's last packet
-  core::Timestamp unanswered_since; // time of the first of them
+  core::Timestamp unanswered_since; // time of the first packet since the peer's last
   core::Timestamp last_ts;          // this side's last packet
   std::uint64_t ip_bytes = 0;
   std::uint64_t wire_payload = 0;   // sum of payload lengths, retransmissions included
   std::uint64_t retransmitted_bytes = 0;
+
+  std::uint32_t isn = 0;
+  std::uint32_t last_ack = 0;   // last ack value sent
+  std::uint32_t last_window_scaled = 0;
+  std::uint32_t fin_seq = 0;    // sequence number of the FIN
+  std::uint32_t unanswered = 0; // packets sent since the peer's last packet
   std::uint32_t syn_count = 0;
   std::uint32_t fin_count = 0;
   std::uint32_t rst_count = 0;
 
-  TcpState state = TcpState::Closed;
-  ZeekState zeek = ZeekState::Inactive;
-  core::Timestamp state_since;
-  std::array<std::int64_t, kTcpStates> state_ns{};  // time spent in each state
+  std::uint16_t last_window = 0;  // raw window field last sent
+  EndpointOptions opts;
+  TcpState state = TcpState::Closed;  // time spent in each: ConnectionCold::state_ns
+
+  // identity of the sequence space
+  bool syn_seen : 1 = false;        // sent a SYN (or SYN-ACK)
+  bool sent_bare_syn : 1 = false;   // sent a SYN without ACK
+  bool sent_synack : 1 = false;     // sent a SYN with ACK
+  bool synced : 1 = false;          // its sequence space is known (SYN seen, or inferred midstream)
+  bool isn_known : 1 = false;       // isn is real (false: midstream, base guessed)
+  bool ack_seen : 1 = false;        // sent an acknowledgment (last_ack, max_ack_rel)
+  // lifecycle facts (states are derived from these)
+  bool syn_acked : 1 = false;       // the peer acknowledged this side's SYN
+  bool fin_seen : 1 = false;
+  bool fin_acked : 1 = false;
+  bool fin_active : 1 = false;      // sent its FIN before receiving the peer's
+  bool rst_sent : 1 = false;
+  bool half_close_data : 1 = false; // sent data after the peer's FIN
 };
 
 struct Handshake {
-  bool syn_seen = false;
-  bool synack_seen = false;
-  bool ack_seen = false;
-  bool synack_valid = true;    // SYN-ACK's ack == client ISN + 1
-  bool ack_valid = true;       // final ACK's ack == server ISN + 1
-  bool simultaneous = false;
   core::Timestamp syn_ts, synack_ts, ack_ts;
   std::uint64_t syn_frame = 0, synack_frame = 0, ack_frame = 0;
   std::uint32_t syn_retransmits = 0;
   std::uint32_t synack_retransmits = 0;
   std::uint32_t syn_data_bytes = 0;
-  bool syn_data_acked = false;
+  bool syn_seen : 1 = false;
+  bool synack_seen : 1 = false;
+  bool ack_seen : 1 = false;
+  bool synack_valid : 1 = true;  // SYN-ACK's ack == client ISN + 1
+  bool ack_valid : 1 = true;     // final ACK's ack == server ISN + 1
+  bool simultaneous : 1 = false;
+  bool syn_data_acked : 1 = false;
 };
 
 struct RstInfo {
-  bool seen = false;            // a RST was believed (exact or in window); see `undone`
-  bool undone = false;          // ... then traffic showed the receiver ignored it (RFC 5961)
-  bool refused = false;         // it answered a SYN: the connection was refused
-  Side by = Side::Lo;
   core::Timestamp ts;
   std::uint64_t frame = 0;
   std::uint32_t count = 0;
-  bool in_window = false;
-  bool exact = false;
+  Side by = Side::Lo;
   TcpState sender_state = TcpState::Closed;    // states when the (first believed) RST was sent
   TcpState receiver_state = TcpState::Closed;
+  bool seen : 1 = false;        // a RST was believed (exact or in window); see `undone`
+  bool undone : 1 = false;      // ... then traffic showed the receiver ignored it (RFC 5961)
+  bool refused : 1 = false;     // it answered a SYN: the connection was refused
+  bool in_window : 1 = false;
+  bool exact : 1 = false;
 };
 
 struct Teardown {
-  bool fin_seen = false;
-  Side first_fin_by = Side::Lo;
   core::Timestamp first_fin_ts;
   std::uint64_t first_fin_frame = 0;
-  bool fins_crossed = false;    // the second FIN did not acknowledge the first
-  bool fin_carried_ack = false; // the second FIN acknowledged the first with no separate ACK before
-  bool separate_ack = false;    // the first FIN was acknowledged by a pure ACK before the second FIN
   core::Timestamp last_half_close_data_ts;
   std::uint32_t fin_retransmits = 0;
+  Side first_fin_by = Side::Lo;
+  bool fin_seen : 1 = false;
+  bool fins_crossed : 1 = false;    // the second FIN did not acknowledge the first
+  bool fin_carried_ack : 1 = false; // the second FIN acknowledged the first with no separate ACK before
+  bool separate_ack : 1 = false;    // the first FIN was acknowledged by a pure ACK before the second FIN
 };
 
 // Zeek's view of one endpoint (TCP_Endpoint): its own sequence bookkeeping,
@@ -219,36 +225,72 @@ struct Teardown {
 // for partial connections, RST acks not trusted, ...). Sequence values are
 // unwrapped 64-bit numbers in this endpoint's own space.
 struct ZeekEndpoint {
-  ZeekState state = ZeekState::Inactive;
-  ZeekState prev_state = ZeekState::Inactive;
-  bool did_close = false;
-  bool anchored = false;        // `space` has a reference point
-  bool first_was_syn = false;   // its first packet carried SYN (for is_partial)
-  bool seen = false;
   SeqSpace space;               // unwraps this endpoint's sequence numbers
   std::int64_t start = 0, last = 0, ack = 0;
-  std::uint32_t fin_cnt = 0, rst_cnt = 0;
   std::int64_t fin_seq = 0;     // relative
   std::int64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
   std::int64_t reassem = 1, trim = 1;  // relative: contiguous point and ack trim
   DataTracker data;             // payload Zeek's reassembler received (relative)
-  std::uint32_t cnt_c = 0, cnt_g = 0, cnt_t = 0, cnt_w = 0;
-  std::uint32_t thr_c = 1, thr_g = 1, thr_t = 1, thr_w = 1;
   std::uint64_t pkts = 0, ip_bytes = 0;
   std::uint64_t missed = 0;     // content gaps in this endpoint's data (bytes)
+  std::uint32_t fin_cnt = 0, rst_cnt = 0;
+  // Zeek's log-scale history letters (C, G, T, W): the count, and the next
+  // count that appends the letter as a power of ten (10 stands for 2^32 - 1).
+  std::uint32_t cnt_c = 0, cnt_g = 0, cnt_t = 0, cnt_w = 0;
+  std::uint8_t thr_c = 0, thr_g = 0, thr_t = 0, thr_w = 0;
+  ZeekState state = ZeekState::Inactive;
+  ZeekState prev_state = ZeekState::Inactive;
+  bool did_close : 1 = false;
+  bool anchored : 1 = false;        // `space` has a reference point
+  bool first_was_syn : 1 = false;   // its first packet carried SYN (for is_partial)
+  bool seen : 1 = false;
+};
+
+// Zeek's history letters of one conn.log row, at most kCapacity: up to 15
+// inline, a longer history in one heap block. 16 bytes (a std::string is 32).
+class ZeekHistory {
+ public:
+  static constexpr std::size_t kCapacity = 64;
+  ZeekHistory() = default;
+  ZeekHistory(const ZeekHistory& o) { assign(o.view()); }
+  ZeekHistory& operator=(const ZeekHistory& o);
+  ZeekHistory(ZeekHistory&& o) noexcept;
+  ZeekHistory& operator=(ZeekHistory&& o) noexcept;
+  ~ZeekHistory() { release(); }
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] std::string_view view() const noexcept { return {data(), size_}; }
+  // Appends a letter; ignored at kCapacity.
+  void push_back(char ch);
+  // Replaces the letters (at most kCapacity are kept).
+  void assign(std::string_view s);
+  friend bool operator==(const ZeekHistory& h, std::string_view s) noexcept {
+    return h.view() == s;
+  }
+
+ private:
+  static constexpr std::size_t kInline = 15;
+  [[nodiscard]] bool on_heap() const noexcept { return size_ > kInline; }
+  [[nodiscard]] char* heap() const noexcept;
+  [[nodiscard]] const char* data() const noexcept { return on_heap() ? heap() : buf_.data(); }
+  void release() noexcept;
+
+  std::array<char, kInline> buf_{};  // the letters, or (on the heap) the block's address
+  std::uint8_t size_ = 0;
 };
 
 struct ZeekShadow {
-  bool created = false;
   // Zeek's timers that end a connection (network time, ns; 0 = not armed).
   std::int64_t attempt_at = 0, delete_at = 0, partial_close_at = 0, expire_at = 0;
-  bool attempt_armed_once = false;
   core::Timestamp last_packet;
-  Side orig = Side::Lo;
-  bool is_partial = false;
-  std::uint32_t hist_seen = 0;  // once-per-direction masks: orig low 16 bits, resp high 16
-  std::string history;          // at most kMaxHistory letters
   core::Timestamp start_time, last_time;
+  ZeekHistory history;          // at most Connection::kMaxHistory letters
+  std::uint32_t hist_seen = 0;  // once-per-direction masks: orig low 16 bits, resp high 16
+  Side orig = Side::Lo;
+  bool created = false;
+  bool attempt_armed_once = false;
+  bool is_partial = false;
   std::array<ZeekEndpoint, 2> ep{};
 };
 
@@ -256,6 +298,35 @@ struct AnomalyCount {
   AnomalyKind kind;
   Side from;
   std::uint32_t count;
+};
+
+// What few connections need, kept out of line (Connection::cold) and allocated
+// on first use, so an ordinary open connection does not carry it.
+struct ConnectionCold {
+  // The event timeline and the time spent in each state (by key side), both
+  // recorded only with Connection::keep_events (outputs show them with --timeline).
+  std::vector<Event> events;       // bounded by Connection::kMaxEvents
+  std::uint32_t events_dropped = 0;
+  std::array<core::Timestamp, 2> state_since{};
+  std::array<std::array<std::int64_t, kTcpStates>, 2> state_ns{};
+  decode::TunnelInfo tunnel;       // tunnelled connections only
+  // The previous instance on this 4-tuple (has_prev): where each side's
+  // sequence space ended, so its late segments are recognised (old_duplicate).
+  bool has_prev = false;
+  std::array<std::uint32_t, 2> prev_base{};
+  std::array<std::uint32_t, 2> prev_next{};
+  // Zeek's own timers can end its connection while tcplife's goes on (an
+  // unanswered SYN after 5 s, 3-5 s after a close, ...); later packets then
+  // start a new Zeek row. conn.log output reproduces those rows: the finished
+  // ones, then the current one (zk_row once a split happened, else zk).
+  std::vector<ZeekShadow> zk_rows;
+  std::unique_ptr<ZeekShadow> zk_row;
+};
+
+// The anomalies of one connection, out of line: most connections have none.
+struct AnomalyLog {
+  std::vector<AnomalyCount> counts;  // every anomaly, counted by kind and side
+  std::vector<Anomaly> listed;       // bounded: Connection::kMaxListedAnomalies per kind
 };
 
 // A place in one of the tracker's expiry lists (indexes into its stores).
@@ -269,16 +340,12 @@ struct LruHook {
 struct Connection {
   static constexpr std::size_t kMaxEvents = 32;
   static constexpr std::size_t kMaxListedAnomalies = 5;  // listed per kind; all are counted
-  static constexpr std::size_t kMaxHistory = 64;
+  static constexpr std::size_t kMaxHistory = ZeekHistory::kCapacity;
   static constexpr std::size_t kMaxZeekRows = 64;  // conn.log rows one connection may split into
 
   flow::FlowKey key;
-  std::uint64_t id = 0;            // 1-based, in order of first packet
   std::uint32_t instance = 1;      // 1 for the first connection on this 4-tuple, then 2, ...
-  NewInstanceReason new_reason = NewInstanceReason::First;
-  Side client = Side::Lo;
-  bool roles_guessed = false;
-  RoleReason role_reason = RoleReason::Syn;
+  std::uint64_t id = 0;            // 1-based, in order of first packet
 
   core::Timestamp first_ts, last_ts;
   std::uint64_t first_frame = 0, last_frame = 0;
@@ -287,30 +354,18 @@ struct Connection {
   Handshake hs;
   Teardown td;
   RstInfo rst;
-  bool ended = false;              // closed, reset or refused: lingers until emitted
-  core::Timestamp ended_ts;
-  EndReason end_reason = EndReason::EndOfInput;
-  decode::TunnelInfo tunnel;
   std::uint16_t vlan = decode::kNoVlan;
-  // The previous instance on this 4-tuple: where each side's sequence space
-  // ended, so its late segments are recognised (old_duplicate).
-  bool has_prev = false;
-  std::array<std::uint32_t, 2> prev_base{};
-  std::array<std::uint32_t, 2> prev_next{};
-  std::uint32_t old_duplicates = 0;
+  NewInstanceReason new_reason = NewInstanceReason::First;
+  Side client = Side::Lo;
+  RoleReason role_reason = RoleReason::Syn;
+  EndReason end_reason = EndReason::EndOfInput;
+  bool roles_guessed : 1 = false;
+  bool ended : 1 = false;          // closed, reset or refused: lingers until emitted
+  bool keep_events : 1 = true;     // record the timeline (off unless an output shows it)
 
-  bool keep_events = true;         // record `events` (off unless an output shows them)
-  std::vector<Event> events;       // bounded by kMaxEvents
-  std::uint32_t events_dropped = 0;
-  std::vector<Anomaly> anomalies;  // bounded: kMaxListedAnomalies per kind
-  std::vector<AnomalyCount> anomaly_counts;
+  std::unique_ptr<AnomalyLog> anomaly_log;  // null: no anomaly yet
+  std::unique_ptr<ConnectionCold> cold;     // null: none of it needed yet
   ZeekShadow zk;                    // Zeek's view of the whole connection (conn_state, history)
-  // Zeek's own timers can end its connection while tcplife's goes on (an
-  // unanswered SYN after 5 s, 3-5 s after a close, ...); later packets then
-  // start a new Zeek row. conn.log output reproduces those rows: the finished
-  // ones, then the current one (zk_row once a split happened, else zk).
-  std::vector<ZeekShadow> zk_rows;
-  std::unique_ptr<ZeekShadow> zk_row;
   std::array<SegAnalysisEndpoint, 2> analysis{};  // per-segment analysis state, by key side
 
   // live bookkeeping (flow table / expiry lists)
@@ -319,6 +374,17 @@ struct Connection {
   [[nodiscard]] Side server() const noexcept { return flow::other(client); }
   [[nodiscard]] Endpoint& at(Side s) noexcept { return ep[flow::idx(s)]; }
   [[nodiscard]] const Endpoint& at(Side s) const noexcept { return ep[flow::idx(s)]; }
+  // Read access to the out-of-line parts; empty (or zero) when not allocated.
+  [[nodiscard]] std::span<const Event> events() const noexcept;
+  [[nodiscard]] std::uint32_t events_dropped() const noexcept;
+  [[nodiscard]] std::int64_t state_ns(Side s, TcpState st) const noexcept;
+  [[nodiscard]] const decode::TunnelInfo& tunnel() const noexcept;
+  [[nodiscard]] std::span<const ZeekShadow> zk_rows() const noexcept;
+  [[nodiscard]] const ZeekShadow& zk_current() const noexcept;  // the last conn.log row
+  [[nodiscard]] std::span<const Anomaly> anomalies() const noexcept;
+  [[nodiscard]] std::span<const AnomalyCount> anomaly_counts() const noexcept;
+  // The out-of-line part, allocated if need be.
+  ConnectionCold& cold_part();
   [[nodiscard]] std::uint32_t anomaly_total() const noexcept;
   [[nodiscard]] std::uint32_t count_of(AnomalyKind k) const noexcept;
 };

@@ -25,7 +25,7 @@ struct TrackerOptions {
   std::size_t max_connections = 0;                            // 0 = unlimited
   // Keep a connection that has only a bare SYN (and its retransmissions and
   // SYN-ACK answers) as those few segments (Embryo, ~0.4 KB) instead of a full
-  // Connection (~2 KB); the segments are replayed, with identical results, when
+  // Connection (~1.3 KB); the segments are replayed, with identical results, when
   // anything else arrives or the connection ends. Off when an observer needs
   // every segment in capture order (the tshark comparison driver).
   bool compact_handshakes = true;

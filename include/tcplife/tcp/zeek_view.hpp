@@ -18,14 +18,14 @@ Side zeek_originator(const Connection& c);
 // Zeek's orig_bytes/resp_bytes: payload size from the sequence space.
 std::uint64_t zeek_size(const Connection& c, Side s);
 
-// The same for one Zeek row (see Connection::zk_rows).
+// The same for one Zeek row (see ConnectionCold::zk_rows).
 std::string_view zeek_conn_state(const ZeekShadow& z);
 std::uint64_t zeek_size(const ZeekShadow& z, Side s);
 // Calls f(row) for each conn.log row Zeek would write for this connection, in order.
 template <typename F>
 void for_each_zeek_row(const Connection& c, F&& f) {
-  for (const ZeekShadow& z : c.zk_rows) f(z);
-  f(c.zk_row ? *c.zk_row : c.zk);
+  for (const ZeekShadow& z : c.zk_rows()) f(z);
+  f(c.zk_current());
 }
 
 }  // namespace tcplife::tcp

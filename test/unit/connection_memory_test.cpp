@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+// What an open connection costs (issue 8: toward 1 KB each), and that the
+// parts kept out of line (ConnectionCold, AnomalyLog) still reach every output.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "support/packet_builder.hpp"
+#include "support/run_capture.hpp"
+#include "tcplife/decode/decode.hpp"
+#include "tcplife/tcp/tracker.hpp"
+#include "tcplife/tcp/zeek_view.hpp"
+
+using namespace tcplife;
+namespace fl = tcplife::decode::flag;
+
+namespace {
+
+// Measured with scripts/bench.sh memory (docs/performance.md, "Memory, after"):
+// RSS per open connection is about this plus the flow-table slot.
+constexpr std::size_t kConnectionBudget = 1320;
+static_assert(sizeof(tcp::Connection) <= kConnectionBudget,
+              "tcp::Connection grew: every open connection pays for it");
+
+struct Row {
+  std::string conn_state, history;
+  std::uint64_t orig_pkts = 0, resp_pkts = 0;
+};
+
+struct Seen {
+  bool cold = false;
+  bool anomaly_log = false;
+  std::vector<Row> rows;
+};
+
+class Recorder final : public tcp::ConnectionSink {
+ public:
+  void on_connection(const tcp::Connection& c) override {
+    Seen s;
+    s.cold = c.cold != nullptr;
+    s.anomaly_log = c.anomaly_log != nullptr;
+    tcp::for_each_zeek_row(c, [&](const tcp::ZeekShadow& z) {
+      s.rows.push_back({std::string(tcp::zeek_conn_state(z)), std::string(z.history.view()),
+                        z.ep[flow::idx(z.orig)].pkts,
+                        z.ep[flow::idx(flow::other(z.orig))].pkts});
+    });
+    seen.push_back(s);
+  }
+  std::vector<Seen> seen;
+};
+
+// Client 10.0.0.1:40000, server 10.0.0.2:80; seq/ack relative to ISNs 1000 and 5000.
+class Talk {
+ public:
+  explicit Talk(tcp::TrackerOptions opts) : tracker_(opts, sink_) {}
+  void c2s(std::int64_t ms, std::uint16_t flags, std::uint32_t seq, std::uint32_t ack,
+           std::size_t len = 0) {
+    send(true, ms, flags, 1000 + seq, 5000 + ack, len);
+  }
+  void s2c(std::int64_t ms, std::uint16_t flags, std::uint32_t seq, std::uint32_t ack,
+           std::size_t len = 0) {
+    send(false, ms, flags, 5000 + seq, 1000 + ack, len);
+  }
+  const std::vector<Seen>& finish() {
+    tracker_.finish();
+    return sink_.seen;
+  }
+
+ private:
+  void send(bool from_client, std::int64_t ms, std::uint16_t flags, std::uint32_t seq,
+            std::uint32_t ack, std::size_t len) {
+    test::Tcp t;
+    t.sport = from_client ? 40000 : 80;
+    t.dport = from_client ? 80 : 40000;
+    t.seq = seq;
+    t.ack = ack;
+    t.flags = flags;
+    t.payload_len = len;
+    test::Frame f = from_client ? test::tcp4("10.0.0.1", "10.0.0.2", t)
+                                : test::tcp4("10.0.0.2", "10.0.0.1", t);
+    f.ts = core::Timestamp{1'700'000'000LL * core::kNsPerSec + ms * 1'000'000};
+    f.index = index_++;
+    decode::Segment seg;
+    REQUIRE(decode::decode(f.view(), seg) == decode::Status::Ok);
+    tracker_.process(seg);
+  }
+
+  Recorder sink_;
+  tcp::Tracker tracker_;
+  std::uint64_t index_ = 0;
+};
+
+constexpr std::uint16_t kS = fl::kSyn, kA = fl::kAck, kF = fl::kFin, kP = fl::kPsh;
+
+}  // namespace
+
+TEST_CASE("memory: a connection stays within its size budget", "[tcp][memory]") {
+  INFO("sizeof(tcp::Connection) = " << sizeof(tcp::Connection));
+  CHECK(sizeof(tcp::Connection) <= kConnectionBudget);
+}
+
+TEST_CASE("memory: Zeek's history keeps 15 letters inline, up to 64 on the heap",
+          "[tcp][memory][zeek]") {
+  static_assert(sizeof(tcp::ZeekHistory) == 16);
+  std::string letters;
+  for (std::size_t i = 0; i < 80; ++i) letters += "ShADadFfTtWwCcGgRrIiQq"[i % 22];
+  const std::size_t n = GENERATE(as<std::size_t>{}, 0, 1, 14, 15, 16, 17, 63, 64, 65, 70);
+  tcp::ZeekHistory h;
+  for (std::size_t i = 0; i < n; ++i) h.push_back(letters[i]);
+  const std::string want = letters.substr(0, std::min<std::size_t>(n, 64));
+  CHECK(h.view() == want);
+  CHECK(h.size() == want.size());
+  tcp::ZeekHistory copy = h;
+  CHECK(copy.view() == want);
+  copy.push_back('x');
+  CHECK(h.view() == want);  // the copy owns its own letters
+  tcp::ZeekHistory moved = std::move(copy);
+  CHECK(moved.size() == std::min<std::size_t>(want.size() + 1, 64));
+  moved = h;
+  CHECK(moved.view() == want);
+  moved = tcp::ZeekHistory{};
+  CHECK(moved.empty());
+  h.assign("^h");
+  CHECK(h == "^h");
+}
+
+TEST_CASE("memory: a clean connection without --timeline allocates nothing out of line",
+          "[tcp][memory]") {
+  tcp::TrackerOptions opts;
+  opts.keep_events = false;
+  Talk t(opts);
+  t.c2s(0, kS, 0, 0);
+  t.s2c(1, kS | kA, 0, 1);
+  t.c2s(2, kA, 1, 1);
+  t.c2s(3, kA | kP, 1, 1, 10);
+  t.s2c(4, kA, 1, 11);
+  t.c2s(5, kF | kA, 11, 1);
+  t.s2c(6, kF | kA, 1, 12);
+  t.c2s(7, kA, 12, 2);
+  const auto& seen = t.finish();
+  REQUIRE(seen.size() == 1);
+  CHECK_FALSE(seen[0].cold);
+  CHECK_FALSE(seen[0].anomaly_log);
+  REQUIRE(seen[0].rows.size() == 1);
+  CHECK(seen[0].rows[0].conn_state == "SF");
+}
+
+TEST_CASE("memory: Zeek's rows split by its attempt timer survive out of line",
+          "[tcp][memory][zeek]") {
+  const bool timeline = GENERATE(false, true);
+  tcp::TrackerOptions opts;
+  opts.keep_events = timeline;
+  Talk t(opts);
+  t.c2s(0, kS, 0, 0);  // unanswered for 6 s: Zeek's attempt timer ends its first row
+  t.c2s(6000, kS, 0, 0);
+  t.s2c(6001, kS | kA, 0, 1);
+  t.c2s(6002, kA, 1, 1);
+  t.c2s(6003, kA | kP, 1, 1, 10);
+  t.s2c(6004, kA, 1, 11);
+  t.c2s(6005, kF | kA, 11, 1);
+  t.s2c(6006, kF | kA, 1, 12);
+  t.c2s(6007, kA, 12, 2);
+  const auto& seen = t.finish();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].cold);
+  REQUIRE(seen[0].rows.size() == 2);
+  CHECK(seen[0].rows[0].conn_state == "S0");
+  CHECK(seen[0].rows[0].history == "S");
+  CHECK(seen[0].rows[0].orig_pkts == 1);
+  CHECK(seen[0].rows[0].resp_pkts == 0);
+  CHECK(seen[0].rows[1].conn_state == "SF");
+  CHECK(seen[0].rows[1].history == "ShADaFf");
+  CHECK(seen[0].rows[1].orig_pkts == 5);
+  CHECK(seen[0].rows[1].resp_pkts == 3);
+}
+
+TEST_CASE("memory: a tunnelled connection keeps its tunnel, --timeline its state durations",
+          "[tcp][memory]") {
+  const bool timeline = GENERATE(false, true);
+  Config cfg;
+  cfg.output.full_events = timeline;
+  const auto r = test::run_capture(test::testdata("crafted_gre.pcap"), cfg);
+  REQUIRE(r.rc == 0);
+  const auto& c = r.doc["connections"][0];
+  REQUIRE(c["tunnel"].is_object());
+  CHECK(c["tunnel"]["kind"] == "gre");
+  CHECK(c["tunnel"]["outer_src"] == "203.0.113.1");
+  CHECK(c["tunnel"]["outer_dst"] == "203.0.113.2");
+  CHECK(c.contains("state_durations") == timeline);
+  CHECK(c.contains("events") == timeline);
+  if (timeline) {
+    CHECK(c["state_durations"]["client"]["ESTABLISHED"] == 0.006);
+    CHECK(c["state_durations"]["server"]["LAST_ACK"] == 0.001);
+    CHECK(c["events_dropped"] == 0);
+  }
+}
