@@ -46,7 +46,7 @@ using tcp::EmitPhase;
 using tcp::Tracker;
 
 constexpr std::size_t kBatch = 1024;  // entries per batch
-constexpr std::size_t kRing = 8;      // batches in flight
+constexpr std::size_t kRing = 32;     // batches in flight (8: 7 % slower on 2 cores, ~8 MB less)
 constexpr std::size_t kLists = Tracker::kLruLists;
 constexpr std::uint32_t kEveryShard = 0xffffffffu;   // an entry that only moves time on
 constexpr std::uint64_t kAtEnd = ~std::uint64_t{0};  // finishing: after every entry

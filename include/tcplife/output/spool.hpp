@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace tcplife::output {
@@ -36,11 +37,17 @@ class RecordSpool {
     bool spilled = false;
   };
   void spill();
+  bool read_back(const Pending& p, char* to);
 
+  static constexpr std::size_t kFileBuffer = std::size_t{1} << 20;
   std::size_t budget_;
   std::map<std::uint64_t, Pending> pending_;
   std::size_t in_memory_ = 0;
+  std::unique_ptr<char[]> file_buffer_;  // file_'s stdio buffer: outlives it (closed first)
   std::FILE* file_ = nullptr;
+  bool broken_ = false;
+  std::uint64_t file_end_ = 0;  // bytes written to file_ (buffered or not)
+  bool unflushed_ = false;      // file_'s buffer may hold records not yet in the file
 };
 
 }  // namespace tcplife::output
