@@ -5,24 +5,13 @@
 #include <fstream>
 
 #include "support/run_capture.hpp"
+#include "support/shell.hpp"
 
 using tcplife::test::run_capture;
 using tcplife::test::testdata;
 using nlohmann::json;
 
-namespace {
-// Runs the real binary through the shell; returns exit code, fills stdout.
-int shell(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-}  // namespace
+using tcplife::test::shell;
 
 TEST_CASE("input: microsecond and nanosecond pcaps give the same connections", "[input]") {
   const auto us = run_capture(testdata("crafted_handshake_usec.pcap"));

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/shell.hpp"
 #include "tcplife/source/packet_source.hpp"
 
 namespace {
@@ -397,17 +398,7 @@ void dribble(int fd, std::vector<std::uint8_t> bytes, std::size_t max_piece, uns
   ::close(fd);
 }
 
-// Runs the real binary through the shell; returns its exit code, fills `out` with stdout.
-int shell(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+using tcplife::test::shell;
 
 // open_file("-") with standard input a pipe fed in dribbles.
 Reading read_stdin_pipe(const std::string& path, PcapReaderKind kind, std::size_t max_piece) {
