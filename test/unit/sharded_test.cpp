@@ -3,14 +3,18 @@
 // the same connections in the same order, with the same ids and end reasons,
 // flushed no earlier than they may be, and the same TrackerStats field by field
 // (the summary prints only some of them), clock ticks included.
+#include <sched.h>
+
 #include <catch2/catch.hpp>
 #include <set>
 #include <stdexcept>
+#include <vector>
 
 #include "pipeline/engine.hpp"
 #include "support/churn_capture.hpp"
 #include "tcplife/analyze/seq_analyzer.hpp"
 #include "tcplife/decode/decode.hpp"
+#include "tcplife/pipeline.hpp"
 
 using namespace tcplife;
 
@@ -130,4 +134,31 @@ TEST_CASE("sharded engine: a sink that throws stops the run with its exception, 
     CHECK_THROWS_WITH(run_engine(frames, opts, 3, at), "sink failed");
     CHECK_THROWS_WITH(run_engine(frames, opts, 0, at), "sink failed");
   }
+}
+
+// The default --threads follows the cores this thread may run on: 0 on one,
+// one shard on two or three, cores - 2 beyond. sched_setaffinity(0) changes
+// only the calling thread, which is the one auto_threads() asks about.
+TEST_CASE("threads: the default follows the usable cores", "[threads]") {
+  cpu_set_t saved;
+  CPU_ZERO(&saved);
+  REQUIRE(sched_getaffinity(0, sizeof saved, &saved) == 0);
+  std::vector<std::size_t> cpus;
+  for (std::size_t c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &saved)) cpus.push_back(c);
+  REQUIRE(!cpus.empty());
+  const auto expected = [](std::size_t n) -> unsigned {
+    if (n < 2) return 0;
+    return n <= 3 ? 1u : static_cast<unsigned>(n - 2);
+  };
+  for (std::size_t n = 1; n <= cpus.size(); ++n) {
+    cpu_set_t some;
+    CPU_ZERO(&some);
+    for (std::size_t i = 0; i < n; ++i) CPU_SET(cpus[i], &some);
+    REQUIRE(sched_setaffinity(0, sizeof some, &some) == 0);
+    INFO(n << " usable cores");
+    CHECK(tcplife::auto_threads() == expected(n));
+  }
+  REQUIRE(sched_setaffinity(0, sizeof saved, &saved) == 0);
+  CHECK(tcplife::auto_threads() == expected(cpus.size()));
 }
