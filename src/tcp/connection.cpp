@@ -398,7 +398,6 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
   } else if (!closed && !reset && c.ended) {
     c.ended = false;  // a RST turned out to be ignored
   }
-  (void)p;
 }
 
 void finalize_connection(Connection& c, EndReason why, core::Timestamp /*now*/) {
