@@ -3,13 +3,18 @@
 
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
+#include <mutex>
 
 namespace tcplife::source {
 namespace {
@@ -74,7 +79,85 @@ bool libpcap_header(std::span<const std::uint8_t> head, int& dlt, std::uint32_t&
   return true;
 }
 
+constexpr int kShrunk = -1;  // read_errno_: the mapped file got shorter
+
 }  // namespace
+
+// A mapped window, for the SIGBUS handler. A file cut shorter while mapped
+// raises SIGBUS on the pages past its new end; the handler puts zero pages
+// there (so the access that faulted completes) and sets `lost`. The reader
+// checks `lost` after touching a record and before handing it out, so no
+// record is taken from the zeros: it reports that the file shrank instead.
+struct MapGuard {
+  std::atomic<std::uintptr_t> lo{0}, hi{0};  // [lo, hi): the window; hi 0 when none
+  std::atomic<bool> lost{false};
+  std::atomic<bool> taken{false};
+};
+
+namespace {
+
+// One per reader mapping at once; a reader that finds none free reads instead.
+constexpr std::size_t kGuards = 16;
+std::array<MapGuard, kGuards> g_guards;
+struct sigaction g_previous {};
+std::uintptr_t g_page = 4096;
+std::once_flag g_installed;
+bool g_handler_ok = false;
+
+void on_sigbus(int sig, siginfo_t* info, void* ctx) {
+  const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  for (MapGuard& g : g_guards) {
+    const std::uintptr_t hi = g.hi.load(), lo = g.lo.load();
+    if (addr < lo || addr >= hi) continue;
+    const std::uintptr_t page = addr & ~(g_page - 1);
+    void* z = ::mmap(reinterpret_cast<void*>(page), hi - page, PROT_READ,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (z == MAP_FAILED) break;  // cannot repair: die as without a handler
+    g.lost.store(true);
+    return;
+  }
+  // Not a window's fault: what would have happened without this handler.
+  if ((g_previous.sa_flags & SA_SIGINFO) != 0 && g_previous.sa_sigaction != nullptr) {
+    g_previous.sa_sigaction(sig, info, ctx);
+    return;
+  }
+  if ((g_previous.sa_flags & SA_SIGINFO) == 0 && g_previous.sa_handler != SIG_DFL &&
+      g_previous.sa_handler != SIG_IGN) {
+    g_previous.sa_handler(sig);
+    return;
+  }
+  ::signal(sig, SIG_DFL);  // the access runs again and ends the process
+}
+
+MapGuard* take_guard() {
+  std::call_once(g_installed, [] {
+    const long page = ::sysconf(_SC_PAGESIZE);
+    if (page > 0) g_page = static_cast<std::uintptr_t>(page);
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    g_handler_ok = ::sigaction(SIGBUS, &sa, &g_previous) == 0;
+  });
+  if (!g_handler_ok) return nullptr;
+  for (MapGuard& g : g_guards) {
+    bool expected = false;
+    if (g.taken.compare_exchange_strong(expected, true)) {
+      g.lost.store(false);
+      return &g;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool PcapReader::guard_lost() const { return guard_->lost.load(std::memory_order_relaxed); }
+
+void PcapReader::touch_pages(const std::uint8_t* h, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += kPage)
+    static_cast<void>(*static_cast<const volatile std::uint8_t*>(h + i));
+}
 
 std::uint32_t max_caplen_for_dlt(int dlt) noexcept {
   // libpcap 1.10: 128 MiB for D-Bus, 8 MiB for EBHSCR, 1 MiB for USBPcap,
@@ -92,31 +175,106 @@ std::uint32_t max_caplen_for_dlt(int dlt) noexcept {
 }
 
 PcapReader::PcapReader(int fd, bool owns_fd, std::span<const std::uint8_t> prefix,
-                       std::size_t buffer_bytes)
-    : fd_(fd), owns_fd_(owns_fd), cap_(std::max({buffer_bytes, kMinBuffer, prefix.size()})) {
+                       Options opts)
+    : fd_(fd), owns_fd_(owns_fd), cap_(std::max({opts.buffer, kMinBuffer, prefix.size()})) {
+  // A regular file at a known offset is mapped from where the prefix began.
+  struct stat st {};
+  const off_t at = opts.map && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+                       ? ::lseek(fd, 0, SEEK_CUR)
+                       : off_t{-1};
+  if (at >= static_cast<off_t>(prefix.size()) && (guard_ = take_guard()) != nullptr) {
+    base_ = static_cast<std::uint64_t>(at) - prefix.size();
+    file_size_ = static_cast<std::uint64_t>(st.st_size);
+    const std::size_t page = g_page;
+    window_ = (std::max(opts.window, page) + page - 1) / page * page;
+    return;  // the first fill maps the first window
+  }
   buf_ = std::make_unique_for_overwrite<std::uint8_t[]>(cap_);
-  std::copy(prefix.begin(), prefix.end(), buf_.get());
+  mem_ = buf_.get();
+  std::copy(prefix.begin(), prefix.end(), mem_);
   end_ = prefix.size();
 }
 
 PcapReader::~PcapReader() {
+  unmap();
+  if (guard_ != nullptr) guard_->taken.store(false);
   if (owns_fd_ && fd_ >= 0) ::close(fd_);
 }
 
-bool PcapReader::start(std::string& why) {
-  if (!fill(kFileHeader)) {
-    why = format("error reading dump file: %s", std::strerror(read_errno_));
+void PcapReader::unmap() {
+  if (map_ == nullptr) return;
+  guard_->hi.store(0);
+  guard_->lo.store(0);
+  ::munmap(map_, map_len_);
+  map_ = nullptr;
+  map_len_ = 0;
+}
+
+// Mapped mode: maps the window holding the next `need` bytes from the
+// current record on (fewer only at the end of the file). The file's size is
+// read again at each window: a file still being written is read on as far as
+// it has got, as read(2) would; one cut shorter than what was mapped is an
+// error (shrunk()).
+bool PcapReader::fill_mapped(std::size_t need) {
+  const std::uint64_t pos = base_ + begin_;
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    read_errno_ = errno;
     return false;
   }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < base_ + end_ || (guard_lost())) {
+    file_size_ = size;
+    read_errno_ = kShrunk;
+    return false;
+  }
+  file_size_ = size;
+  unmap();
+  mem_ = nullptr;
+  const std::uint64_t wbase = pos & ~static_cast<std::uint64_t>(g_page - 1);
+  const std::uint64_t wend = std::min(std::max(pos + need, wbase + window_), size);
+  base_ = pos;
+  begin_ = end_ = 0;
+  if (wend <= pos) {
+    eof_ = true;
+    return true;
+  }
+  void* m = ::mmap(nullptr, wend - wbase, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_,
+                   static_cast<off_t>(wbase));
+  if (m == MAP_FAILED) {
+    read_errno_ = errno;
+    return false;
+  }
+  map_ = m;
+  map_len_ = wend - wbase;
+  guard_->lost.store(false);
+  guard_->lo.store(reinterpret_cast<std::uintptr_t>(m));
+  guard_->hi.store(reinterpret_cast<std::uintptr_t>(m) + map_len_);
+  mem_ = static_cast<std::uint8_t*>(m);
+  prefetched_ = mem_ + (pos - wbase);
+  base_ = wbase;
+  begin_ = pos - wbase;
+  end_ = map_len_;
+  if (end_ - begin_ < need) eof_ = true;
+  return true;
+}
+
+bool PcapReader::start(std::string& why) {
+  const bool filled = fill(kFileHeader);
   const std::size_t got = std::min(end_ - begin_, kFileHeader);
-  if (!libpcap_header(std::span(buf_.get(), got), linktype_, snapshot_, why)) return false;
+  if (!filled || (got > 0 && !settled(mem_ + begin_, got))) {
+    if (filled) read_errno_ = kShrunk;
+    why = read_error_text();
+    return false;
+  }
+  const std::uint8_t* h = mem_ + begin_;
+  if (!libpcap_header(std::span(h, got), linktype_, snapshot_, why)) return false;
 
   // libpcap accepted it, so the magic is one of its three, in one byte order or the other.
   std::uint32_t magic;
-  std::memcpy(&magic, buf_.get(), sizeof magic);
+  std::memcpy(&magic, h, sizeof magic);
   swapped_ = magic != kMagicUsec && magic != kMagicNsec && magic != kMagicKuznetzov;
   if (swapped_) magic = __builtin_bswap32(magic);
-  const std::uint8_t* h = buf_.get();
   std::uint16_t major, minor;
   std::memcpy(&major, h + 4, 2);
   std::memcpy(&minor, h + 6, 2);
@@ -139,8 +297,16 @@ bool PcapReader::start(std::string& why) {
       swapped_ &&
       (linktype_ == kDltLinuxSll || linktype_ == kDltLinuxSll2 || linktype_ == kDltNflog);
   plain_ = lengths_ == Lengths::InOrder && !fixes_pseudo_header;
-  begin_ = kFileHeader;
+  begin_ += kFileHeader;
   return true;
+}
+
+std::string PcapReader::read_error_text() const {
+  if (read_errno_ == kShrunk)
+    return format("the file shrank to %llu bytes while being read (at byte %llu)",
+                  static_cast<unsigned long long>(file_size_),
+                  static_cast<unsigned long long>(base_ + begin_));
+  return format("error reading dump file: %s", std::strerror(read_errno_));
 }
 
 ReadStatus PcapReader::stop(ReadStatus s, std::string msg) {
@@ -160,6 +326,7 @@ void PcapReader::grow(std::size_t need) {
   end_ -= begin_;
   begin_ = 0;
   buf_ = std::move(bigger);
+  mem_ = buf_.get();
   cap_ = new_cap;
 }
 
@@ -169,6 +336,7 @@ void PcapReader::grow(std::size_t need) {
 // False on a read error (read_errno_ set).
 bool PcapReader::fill(std::size_t need) {
   if (end_ - begin_ >= need || eof_) return true;
+  if (guard_ != nullptr) return fill_mapped(need);
   if (need > cap_) grow(need);
   if (begin_ > 0) {
     std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
@@ -229,9 +397,13 @@ void PcapReader::fix_pseudo_header(std::uint8_t* data, std::uint32_t caplen,
 
 ReadStatus PcapReader::next_slow(core::PacketView& out) {
   if (done_ != ReadStatus::Packet) return done_;
-  if (!fill(hdr_len_))
-    return stop(ReadStatus::Error,
-                format("error reading dump file: %s", std::strerror(read_errno_)));
+  if (guard_ != nullptr && guard_lost()) {
+    read_errno_ = kShrunk;
+    struct stat st {};
+    if (::fstat(fd_, &st) == 0) file_size_ = static_cast<std::uint64_t>(st.st_size);
+    return stop(ReadStatus::Error, read_error_text());
+  }
+  if (!fill(hdr_len_)) return stop(ReadStatus::Error, read_error_text());
   std::size_t avail = end_ - begin_;
   if (avail == 0) return stop(ReadStatus::End, {});
   if (avail < hdr_len_) {
@@ -240,7 +412,8 @@ ReadStatus PcapReader::next_slow(core::PacketView& out) {
                 format("truncated dump file; tried to read %zu header bytes, only got %zu",
                        hdr_len_, avail));
   }
-  const std::uint8_t* h = buf_.get() + begin_;
+  if (!settled(mem_ + begin_, hdr_len_)) return next_slow(out);  // reports the shrink
+  const std::uint8_t* h = mem_ + begin_;
   const core::Timestamp ts = timestamp(h);
   std::uint32_t caplen = u32(h + 8);
   std::uint32_t len = u32(h + 12);
@@ -260,9 +433,7 @@ ReadStatus PcapReader::next_slow(core::PacketView& out) {
   // A record above the snapshot length (but not bogus) is cut to it; the rest
   // is read and dropped, so it must be there too.
   const std::size_t need = hdr_len_ + caplen;
-  if (!fill(need))
-    return stop(ReadStatus::Error,
-                format("error reading dump file: %s", std::strerror(read_errno_)));
+  if (!fill(need)) return stop(ReadStatus::Error, read_error_text());
   avail = end_ - begin_;
   if (avail < need) {
     const std::size_t got = avail - hdr_len_;
@@ -272,9 +443,16 @@ ReadStatus PcapReader::next_slow(core::PacketView& out) {
         ReadStatus::Truncated,
         format("truncated dump file; tried to read %u captured bytes, only got %zu", tried, got));
   }
-  std::uint8_t* data = buf_.get() + begin_ + hdr_len_;
+  if (!settled(mem_ + begin_, need)) return next_slow(out);  // reports the shrink
+  std::uint8_t* data = mem_ + begin_ + hdr_len_;
   const std::uint32_t kept = std::min(caplen, snapshot_);
-  if (swapped_) fix_pseudo_header(data, kept, len);
+  if (swapped_) {
+    if (guard_ != nullptr) {  // the window is read-only: fix a copy
+      scratch_.assign(data, data + kept);
+      data = scratch_.data();
+    }
+    fix_pseudo_header(data, kept, len);
+  }
   begin_ += need;
   out.ts = ts;
   out.bytes = core::Bytes(data, kept);

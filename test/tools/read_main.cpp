@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "tcplife_read: %s: %s\n", path, std::strerror(errno));
       return 1;
     }
-    tcplife::source::PcapReader r(fd, true, {}, buffer);
+    tcplife::source::PcapReader r(fd, true, {}, {.buffer = buffer, .map = false});
     if (!r.start(error)) {
       std::fprintf(stderr, "tcplife_read: %s: %s\n", path, error.c_str());
       return 1;
