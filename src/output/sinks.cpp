@@ -21,7 +21,7 @@ constexpr std::string_view kSchema = "tcplife/1";
 constexpr std::string_view kVersion = "0.1.0";
 
 void write_counts(JsonWriter& w, std::string_view key,
-                  const std::map<std::string, std::uint64_t>& m) {
+                  const std::map<std::string, std::uint64_t, std::less<>>& m) {
   w.key(key).begin_object();
   for (const auto& [k, v] : m) w.kv_unum(k, v);
   w.end_object();
@@ -255,11 +255,19 @@ class NdjsonSink final : public Sink {
 
 }  // namespace
 
+namespace {
+void bump(std::map<std::string, std::uint64_t, std::less<>>& m, std::string_view key) {
+  auto it = m.find(key);
+  if (it == m.end()) it = m.emplace(std::string(key), 0).first;
+  ++it->second;
+}
+}  // namespace
+
 void ConnectionTally::add(const tcp::Connection& c, bool reported_too) {
   ++connections;
   if (reported_too) ++reported;
-  ++outcomes[std::string(outcome_name(c))];
-  ++conn_states[std::string(tcp::zeek_conn_state(c))];
+  bump(outcomes, outcome_name(c));
+  bump(conn_states, tcp::zeek_conn_state(c));
   for (const tcp::AnomalyCount& a : c.anomaly_counts())
     anomalies[static_cast<std::size_t>(a.kind)] += a.count;
 }

@@ -7,9 +7,10 @@
 #pragma once
 #include <array>
 #include <cstdint>
-#include <map>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -120,14 +121,32 @@ class GlobalDetectors {
     TimeSpan span;
   };
   using ServerKey = std::pair<core::IpAddr, std::uint16_t>;
+  // Hash tables: a tree keyed by address walked ~16 nodes of scattered memory
+  // per finished connection. Nothing depends on their order: report() and
+  // bound() sort by (score, key) themselves.
+  static std::size_t hash_of(const core::IpAddr& a, std::uint64_t extra) noexcept {
+    std::uint64_t w[2];
+    std::memcpy(w, a.b.data(), sizeof w);
+    std::uint64_t h = (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] + extra);
+    h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ULL;
+    return static_cast<std::size_t>(h ^ (h >> 29));
+  }
+  struct AddrHash {
+    std::size_t operator()(const core::IpAddr& a) const noexcept { return hash_of(a, 0); }
+  };
+  struct ServerKeyHash {
+    std::size_t operator()(const ServerKey& k) const noexcept {
+      return hash_of(k.first, std::uint64_t{k.second} << 32 | 1u);
+    }
+  };
 
   template <class Map, class Score>
   void bound(Map& m, Score score);
 
   GlobalThresholds t_;
-  std::map<ServerKey, ServerPressure> servers_;
-  std::map<core::IpAddr, ScanStats> sources_;
-  std::map<core::IpAddr, RstStats> rst_senders_;
+  std::unordered_map<ServerKey, ServerPressure, ServerKeyHash> servers_;
+  std::unordered_map<core::IpAddr, ScanStats, AddrHash> sources_;
+  std::unordered_map<core::IpAddr, RstStats, AddrHash> rst_senders_;
   std::uint64_t dropped_ = 0;
 };
 

@@ -41,8 +41,9 @@ struct RunInfo {
 struct ConnectionTally {
   std::uint64_t connections = 0;
   std::uint64_t reported = 0;                        // passed --only/--conn and were written
-  std::map<std::string, std::uint64_t> outcomes;     // by name, sorted
-  std::map<std::string, std::uint64_t> conn_states;  // Zeek conn_state code, sorted
+  // (std::less<>: looked up by string_view, no string built per connection)
+  std::map<std::string, std::uint64_t, std::less<>> outcomes;     // by name, sorted
+  std::map<std::string, std::uint64_t, std::less<>> conn_states;  // Zeek conn_state code, sorted
   std::array<std::uint64_t, tcp::kAnomalyKinds> anomalies{};
   void add(const tcp::Connection& c, bool reported_too);
 };
