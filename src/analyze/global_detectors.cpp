@@ -136,9 +136,10 @@ void GlobalDetectors::add(const Connection& c) {
       else
         ++sc.incomplete;
       const std::uint16_t port = c.key.port(sv);
-      sc.targets.add(hash_addr(c.key.addr(sv), port + 1u));
-      sc.ports.add(port);
-      sc.hosts.add(hash_addr(c.key.addr(sv)));
+      if (!sc.seen) sc.seen = std::make_unique<ScanTargets>();
+      sc.seen->targets.add(hash_addr(c.key.addr(sv), port + 1u));
+      sc.seen->ports.add(port);
+      sc.seen->hosts.add(hash_addr(c.key.addr(sv)));
       sc.port_min = std::min(sc.port_min, port);
       sc.port_max = std::max(sc.port_max, port);
       sc.span.add(c.hs.syn_ts);
@@ -190,14 +191,16 @@ GlobalReport GlobalDetectors::report() const {
     floods.push_back(std::move(f));
   }
   for (const auto& [ip, s] : sources_) {
-    const std::uint64_t targets = s.targets.estimate();
-    if (s.failed == 0 || targets < t_.scan_targets) continue;
+    if (s.failed == 0) continue;
+    const ScanTargets& seen = *s.seen;
+    const std::uint64_t targets = seen.targets.estimate();
+    if (targets < t_.scan_targets) continue;
     GlobalFinding f;
     f.kind = GlobalKind::PortScan;
     f.ip = ip;
     f.count = targets;
-    f.distinct_peers = s.hosts.estimate();
-    f.distinct_exact = s.hosts.exact();
+    f.distinct_peers = seen.hosts.estimate();
+    f.distinct_exact = seen.hosts.exact();
     f.span = s.span;
     f.rate_milli = rate_milli(s.failed, s.span.ns());
     f.evidence = {{"probes", s.probes},
@@ -205,8 +208,8 @@ GlobalReport GlobalDetectors::report() const {
                   {"refused", s.refused},
                   {"unanswered", s.unanswered},
                   {"incomplete", s.incomplete},
-                  {"distinct_ports", s.ports.estimate()},
-                  {"distinct_hosts", s.hosts.estimate()},
+                  {"distinct_ports", seen.ports.estimate()},
+                  {"distinct_hosts", seen.hosts.estimate()},
                   {"port_min", s.port_min},
                   {"port_max", s.port_max}};
     scans.push_back(std::move(f));

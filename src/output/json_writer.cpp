@@ -72,7 +72,30 @@ std::int64_t seconds_scale(int decimals) {
   return div;
 }
 
+struct Spare {
+  std::unique_ptr<char[]> buf;
+  std::size_t cap = 0;
+};
+thread_local Spare t_spare;
+
 }  // namespace
+
+void JsonWriter::take_spare() {
+  if (t_spare.buf) {
+    buf_ = std::move(t_spare.buf);
+    cap_ = t_spare.cap;
+    t_spare.cap = 0;
+  } else {
+    buf_.reset(new char[kInitial]);  // not zero-filled
+    cap_ = kInitial;
+  }
+}
+
+void JsonWriter::give_spare() noexcept {
+  if (cap_ > kSpareMax || (t_spare.buf && t_spare.cap >= cap_)) return;
+  t_spare.buf = std::move(buf_);
+  t_spare.cap = cap_;
+}
 
 void append_fixed(std::string& out, std::int64_t scaled, int scale) {
   char buf[kFixedMax];

@@ -183,14 +183,14 @@ class JsonSink final : public Sink {
     out_ << head;
   }
   void on_connection(const tcp::Connection& c) override {
-    std::string text;
-    write_connection_json(text, c, opts_);
-    spool_.put(c.id, std::move(text));
+    text_.clear();  // keeps its capacity: no allocation per record
+    write_connection_json(text_, c, opts_);
+    spool_.put(c.id, text_);
   }
   void flush_before(std::uint64_t id) override {
     spool_.drain_below(
         id,
-        [this](std::string& text) {
+        [this](std::string_view text) {
           out_ << (first_ ? "\n" : ",\n") << text;
           first_ = false;
           if (opts_.stream) out_.flush();
@@ -214,6 +214,7 @@ class JsonSink final : public Sink {
   OutputOptions opts_;
   RunInfo info_;
   RecordSpool spool_;
+  std::string text_;  // the record being written
   bool first_ = true;
 };
 

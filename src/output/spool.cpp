@@ -3,7 +3,8 @@
 
 #include <unistd.h>
 
-#include <utility>
+#include <algorithm>
+#include <cstring>
 
 namespace tcplife::output {
 
@@ -11,72 +12,113 @@ RecordSpool::~RecordSpool() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-void RecordSpool::put(std::uint64_t id, std::string text) {
-  in_memory_ += text.size();
-  Pending p;
-  p.text = std::move(text);
-  pending_.emplace(id, std::move(p));
+// Room for `len` bytes in the current block (a new one if it is full).
+char* RecordSpool::place(std::size_t len, std::uint32_t& block, std::uint64_t& where) {
+  if (current_ == kInFile || blocks_[current_].cap - blocks_[current_].used < len) {
+    if (current_ != kInFile && blocks_[current_].live == 0) release(current_);
+    if (free_blocks_.empty()) {
+      free_blocks_.push_back(static_cast<std::uint32_t>(blocks_.size()));
+      blocks_.emplace_back();
+    }
+    current_ = free_blocks_.back();
+    free_blocks_.pop_back();
+    Block& b = blocks_[current_];
+    b.cap = std::max(kBlock, len);
+    b.data = std::make_unique_for_overwrite<char[]>(b.cap);
+    b.used = b.live = 0;
+    in_memory_ += b.cap;
+  }
+  Block& b = blocks_[current_];
+  block = current_;
+  where = b.used;
+  b.used += len;
+  ++b.live;
+  return b.data.get() + where;
+}
+
+// Frees a block whose records are all gone (drained or spilled).
+void RecordSpool::release(std::uint32_t block) {
+  Block& b = blocks_[block];
+  in_memory_ -= b.cap;
+  b.data.reset();
+  b.cap = b.used = b.live = 0;
+  free_blocks_.push_back(block);
+  if (block == current_) current_ = kInFile;
+}
+
+void RecordSpool::put(std::uint64_t id, std::string_view text) {
+  Entry e{id, 0, static_cast<std::uint32_t>(text.size()), 0};
+  std::memcpy(place(text.size(), e.block, e.where), text.data(), text.size());
+  heap_.push_back(e);
+  std::push_heap(heap_.begin(), heap_.end(), later);
   if (in_memory_ > budget_) spill();
 }
 
-void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std::string&)>& f,
+void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
                               std::string_view lost) {
-  std::string text;
-  while (!pending_.empty() && pending_.begin()->first < below) {
-    Pending& p = pending_.begin()->second;
-    if (p.spilled) {
+  while (!heap_.empty() && heap_.front().id < below) {
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    const Entry e = heap_.back();
+    heap_.pop_back();
+    if (e.block == kInFile) {
       // One pread per record at its offset: records come back in id order,
       // not in the order they were spilled, and a seek on the stream would
       // throw its buffer away every time.
-      text.resize(p.len);
-      if (!read_back(p, text.data())) text = lost;  // the temporary file failed us
-    } else {
-      in_memory_ -= p.text.size();
-      text = std::move(p.text);
+      scratch_.resize(e.len);
+      f(read_back(e, scratch_.data()) ? std::string_view(scratch_) : lost);
+      continue;
     }
-    pending_.erase(pending_.begin());
-    f(text);
+    Block& b = blocks_[e.block];
+    f(std::string_view(b.data.get() + e.where, e.len));
+    if (--b.live == 0 && e.block != current_) release(e.block);
   }
 }
 
-bool RecordSpool::read_back(const Pending& p, char* to) {
+bool RecordSpool::read_back(const Entry& e, char* to) {
   if (unflushed_) {
     if (std::fflush(file_) != 0) return false;
     unflushed_ = false;
   }
   std::size_t done = 0;
-  while (done < p.len) {
-    const ssize_t n = ::pread(fileno(file_), to + done, p.len - done,
-                              static_cast<off_t>(p.offset + done));
+  while (done < e.len) {
+    const ssize_t n = ::pread(fileno(file_), to + done, e.len - done,
+                              static_cast<off_t>(e.where + done));
     if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
   }
   return true;
 }
 
+// Moves every record still in memory to the file (in heap order: the file is
+// only ever read a record at a time), then frees every block.
 void RecordSpool::spill() {
   if (broken_) return;  // the file failed once: keep records in memory from then on
   if (file_ == nullptr) {
     file_ = std::tmpfile();
-    if (file_ == nullptr) return;  // no temporary file: keep them in memory
+    if (file_ == nullptr) {
+      broken_ = true;  // no temporary file: keep them in memory
+      return;
+    }
     // Big sequential writes (glibc ignores the size unless given the buffer).
     file_buffer_ = std::make_unique<char[]>(kFileBuffer);
     std::setvbuf(file_, file_buffer_.get(), _IOFBF, kFileBuffer);
   }
-  for (auto& [id, p] : pending_) {
-    if (p.spilled) continue;
-    p.offset = file_end_;
-    p.len = static_cast<std::uint32_t>(p.text.size());
-    if (std::fwrite(p.text.data(), 1, p.text.size(), file_) != p.text.size()) {
-      broken_ = true;  // where the file ends is unknown now
+  for (Entry& e : heap_) {
+    if (e.block == kInFile) continue;
+    const char* text = blocks_[e.block].data.get() + e.where;
+    if (std::fwrite(text, 1, e.len, file_) != e.len) {
+      broken_ = true;  // where the file ends is unknown now: the rest stays in memory
       return;
     }
-    file_end_ += p.len;
+    Block& b = blocks_[e.block];
+    --b.live;
+    e.block = kInFile;
+    e.where = file_end_;
+    file_end_ += e.len;
     unflushed_ = true;
-    p.spilled = true;
-    in_memory_ -= p.text.size();
-    std::string().swap(p.text);
   }
+  for (std::uint32_t i = 0; i < blocks_.size(); ++i)
+    if (blocks_[i].data) release(i);
 }
 
 }  // namespace tcplife::output

@@ -25,9 +25,9 @@ TEST_CASE("spool: records come back in id order, whole, from memory and from the
     std::vector<std::uint64_t> out;
     std::vector<std::string> texts;
     std::size_t first_drain = 0;
-    auto take = [&](std::string& t) {
-      texts.push_back(t);
-      out.push_back(std::stoull(t.substr(7)));
+    auto take = [&](std::string_view t) {
+      texts.emplace_back(t);
+      out.push_back(std::stoull(std::string(t.substr(7))));
     };
     for (std::size_t i = 0; i < ids.size(); ++i) {
       spool.put(ids[i], text_of(ids[i]));
@@ -46,5 +46,53 @@ TEST_CASE("spool: records come back in id order, whole, from memory and from the
     CHECK(std::is_sorted(out.begin(), split));
     CHECK(std::is_sorted(split, out.end()));
     for (std::size_t i = 0; i < out.size(); ++i) CHECK(texts[i] == text_of(out[i]));
+  }
+}
+
+TEST_CASE("spool: large records, block boundaries and budgets between blocks", "[output][memory]") {
+  // Sizes around the 1 MiB block: records that fill a block, straddle none,
+  // exceed it; budgets that spill after a few blocks or never.
+  const std::vector<std::size_t> sizes = {10, 1u << 19, (1u << 20) - 7, 1u << 20, (1u << 20) + 1,
+                                          3, 1u << 21, 700000, 1};
+  for (std::size_t budget : {std::size_t{1} << 30, std::size_t{5} << 20, std::size_t{0}}) {
+    INFO("budget " << budget);
+    RecordSpool spool(budget);
+    auto text_of = [&](std::uint64_t id) {
+      std::string t = std::to_string(id) + ":";
+      t.resize(sizes[id % sizes.size()] + t.size(), static_cast<char>('a' + id % 26));
+      return t;
+    };
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 0; i < 60; ++i) ids.push_back(i);
+    std::mt19937 rng(9);
+    std::shuffle(ids.begin(), ids.end(), rng);
+    std::vector<std::vector<std::uint64_t>> drains;  // what each drain gave
+    bool all_whole = true;
+    auto take = [&](std::string_view t) {
+      const std::uint64_t id = std::stoull(std::string(t.substr(0, t.find(':'))));
+      all_whole = all_whole && t == text_of(id);
+      drains.back().push_back(id);
+    };
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      spool.put(ids[i], text_of(ids[i]));
+      if (i % 10 == 9) {  // part of what has come, from part of the blocks
+        drains.emplace_back();
+        spool.drain_below(30, take, "lost");
+      }
+    }
+    drains.emplace_back();
+    spool.drain_below(~std::uint64_t{0}, take, "lost");
+    CHECK(spool.empty());
+    CHECK(all_whole);
+    std::vector<std::uint64_t> all;
+    for (std::size_t d = 0; d < drains.size(); ++d) {
+      CHECK(std::is_sorted(drains[d].begin(), drains[d].end()));
+      if (d + 1 < drains.size())
+        CHECK(std::all_of(drains[d].begin(), drains[d].end(), [](std::uint64_t id) { return id < 30; }));
+      all.insert(all.end(), drains[d].begin(), drains[d].end());
+    }
+    std::sort(all.begin(), all.end());
+    REQUIRE(all.size() == ids.size());
+    for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i] == i);
   }
 }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -109,10 +110,15 @@ class GlobalDetectors {
   [[nodiscard]] GlobalReport report() const;
 
  private:
+  // What a source's failed probes reached. Most sources never fail a
+  // handshake: they get these ~800 bytes only at their first failure.
+  struct ScanTargets {
+    DistinctCounter targets, ports, hosts;
+  };
   struct ScanStats {
     std::uint64_t probes = 0, failed = 0, refused = 0, unanswered = 0, incomplete = 0;
     std::uint16_t port_min = 0xffff, port_max = 0;
-    DistinctCounter targets, ports, hosts;
+    std::unique_ptr<ScanTargets> seen;  // set once failed > 0
     TimeSpan span;
   };
   struct RstStats {

@@ -21,8 +21,11 @@ namespace tcplife::output {
 // `out` does not have the text yet.
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) : out_(out), buf_(new char[kInitial]), cap_(kInitial) {}
-  ~JsonWriter() { commit(); }
+  explicit JsonWriter(std::string& out) : out_(out) { take_spare(); }
+  ~JsonWriter() {
+    commit();
+    give_spare();
+  }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
 
@@ -116,10 +119,15 @@ class JsonWriter {
     return *this;
   }
 
+  // The buffer outlives the writer: each thread keeps one spare (up to
+  // kSpareMax) for its next writer, so writing a record allocates nothing.
+  void take_spare();
+  void give_spare() noexcept;
   static constexpr std::size_t kInitial = 8192;
+  static constexpr std::size_t kSpareMax = std::size_t{1} << 20;
   std::string& out_;
   std::unique_ptr<char[]> buf_;  // what was written since the last commit
-  std::size_t cap_;
+  std::size_t cap_ = 0;
   std::size_t used_ = 0;
   bool need_comma_ = false;
 };

@@ -3,17 +3,22 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace tcplife::output {
 
 // Finished records (their output text) waiting to be written in id order.
 // They are kept in memory up to `budget` bytes, then moved to an unlinked
-// temporary file; memory then holds 16 bytes per waiting record. This keeps
+// temporary file; memory then holds 24 bytes per waiting record. This keeps
 // the sinks that print in first-packet order (the JSON document, the text
 // table) bounded by the connections open at once, not by the capture.
+//
+// Texts are copied into 1 MiB blocks (no allocation per record) and indexed
+// by a binary heap on id (no node per record): the JSON document puts one
+// record per connection through here.
 class RecordSpool {
  public:
   explicit RecordSpool(std::size_t budget = std::size_t{32} << 20) : budget_(budget) {}
@@ -21,29 +26,43 @@ class RecordSpool {
   RecordSpool(const RecordSpool&) = delete;
   RecordSpool& operator=(const RecordSpool&) = delete;
 
-  void put(std::uint64_t id, std::string text);
+  void put(std::uint64_t id, std::string_view text);
   // Hands every record with an id below `below` to `f`, in id order, and
-  // forgets it. A record the temporary file failed to give back is handed
-  // over as `lost` instead.
-  void drain_below(std::uint64_t below, const std::function<void(std::string&)>& f,
+  // forgets it. The view is valid during the call. A record the temporary
+  // file failed to give back is handed over as `lost` instead.
+  void drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
                    std::string_view lost);
-  [[nodiscard]] bool empty() const noexcept { return pending_.empty(); }
+  [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
 
  private:
-  struct Pending {
-    std::string text;  // empty once spilled
-    std::uint64_t offset = 0;
-    std::uint32_t len = 0;
-    bool spilled = false;
+  static constexpr std::uint32_t kInFile = 0xffffffff;  // Entry::block of a spilled record
+  struct Entry {
+    std::uint64_t id;
+    std::uint64_t where;  // offset in its block, or in the file
+    std::uint32_t len;
+    std::uint32_t block;  // index in blocks_, or kInFile
   };
+  struct Block {
+    std::unique_ptr<char[]> data;  // null once freed
+    std::size_t cap = 0, used = 0;
+    std::size_t live = 0;  // records in it not yet drained
+  };
+  static bool later(const Entry& a, const Entry& b) noexcept { return a.id > b.id; }
+  char* place(std::size_t len, std::uint32_t& block, std::uint64_t& where);
+  void release(std::uint32_t block);
   void spill();
-  bool read_back(const Pending& p, char* to);
+  bool read_back(const Entry& e, char* to);
 
+  static constexpr std::size_t kBlock = std::size_t{1} << 20;
   static constexpr std::size_t kFileBuffer = std::size_t{1} << 20;
   std::size_t budget_;
-  std::map<std::uint64_t, Pending> pending_;
-  std::size_t in_memory_ = 0;
-  std::unique_ptr<char[]> file_buffer_;  // file_'s stdio buffer: outlives it (closed first)
+  std::vector<Entry> heap_;  // min-heap on id
+  std::vector<Block> blocks_;
+  std::vector<std::uint32_t> free_blocks_;  // indices in blocks_ whose memory was freed
+  std::uint32_t current_ = kInFile;         // the block being filled
+  std::size_t in_memory_ = 0;               // bytes of allocated blocks
+  std::string scratch_;                     // a record read back from the file
+  std::unique_ptr<char[]> file_buffer_;     // file_'s stdio buffer: outlives it (closed first)
   std::FILE* file_ = nullptr;
   bool broken_ = false;
   std::uint64_t file_end_ = 0;  // bytes written to file_ (buffered or not)
