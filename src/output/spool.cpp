@@ -61,9 +61,6 @@ void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std:
     const Entry e = heap_.back();
     heap_.pop_back();
     if (e.block == kInFile) {
-      // One pread per record at its offset: records come back in id order,
-      // not in the order they were spilled, and a seek on the stream would
-      // throw its buffer away every time.
       scratch_.resize(e.len);
       f(read_back(e, scratch_.data()) ? std::string_view(scratch_) : lost);
       continue;
@@ -79,10 +76,31 @@ bool RecordSpool::read_back(const Entry& e, char* to) {
     if (std::fflush(file_) != 0) return false;
     unflushed_ = false;
   }
+  if (e.len > kWindow) return read_at(e.where, to, e.len);
+  Window* w = nullptr;
+  for (Window& x : windows_)
+    if (x.data && e.where >= x.from && e.where + e.len <= x.to) w = &x;
+  if (w == nullptr) {  // the least recently used window reads on from here
+    w = &windows_[0];
+    for (Window& x : windows_)
+      if (!x.data || x.used < w->used) w = &x;
+    if (!w->data) w->data = std::make_unique_for_overwrite<char[]>(kWindow);
+    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kWindow, file_end_ - e.where));
+    w->from = w->to = 0;
+    if (!read_at(e.where, w->data.get(), len)) return false;
+    w->from = e.where;
+    w->to = e.where + len;
+  }
+  w->used = ++window_clock_;
+  std::memcpy(to, w->data.get() + (e.where - w->from), e.len);
+  return true;
+}
+
+bool RecordSpool::read_at(std::uint64_t offset, char* to, std::size_t len) {
   std::size_t done = 0;
-  while (done < e.len) {
-    const ssize_t n = ::pread(fileno(file_), to + done, e.len - done,
-                              static_cast<off_t>(e.where + done));
+  while (done < len) {
+    const ssize_t n =
+        ::pread(fileno(file_), to + done, len - done, static_cast<off_t>(offset + done));
     if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
   }
@@ -103,8 +121,13 @@ void RecordSpool::spill() {
     file_buffer_ = std::make_unique<char[]>(kFileBuffer);
     std::setvbuf(file_, file_buffer_.get(), _IOFBF, kFileBuffer);
   }
-  for (Entry& e : heap_) {
-    if (e.block == kInFile) continue;
+  // In id order, so that they come back as a run read forward.
+  std::vector<Entry*> order;
+  for (Entry& e : heap_)
+    if (e.block != kInFile) order.push_back(&e);
+  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) { return a->id < b->id; });
+  for (Entry* ep : order) {
+    Entry& e = *ep;
     const char* text = blocks_[e.block].data.get() + e.where;
     if (std::fwrite(text, 1, e.len, file_) != e.len) {
       broken_ = true;  // where the file ends is unknown now: the rest stays in memory

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -52,6 +53,20 @@ class RecordSpool {
   void release(std::uint32_t block);
   void spill();
   bool read_back(const Entry& e, char* to);
+  bool read_at(std::uint64_t offset, char* to, std::size_t len);
+
+  // Spilled records are read back through a few windows on the file: each
+  // spill writes its records in id order, so records drained in id order
+  // come from a few runs read forward. One pread per window, not per record.
+  struct Window {
+    std::unique_ptr<char[]> data;
+    std::uint64_t from = 0, to = 0;  // file range held
+    std::uint64_t used = 0;          // for least-recently-used replacement
+  };
+  static constexpr std::size_t kWindow = std::size_t{256} << 10;
+  static constexpr std::size_t kWindows = 4;
+  std::array<Window, kWindows> windows_{};
+  std::uint64_t window_clock_ = 0;
 
   static constexpr std::size_t kBlock = std::size_t{1} << 20;
   static constexpr std::size_t kFileBuffer = std::size_t{1} << 20;
