@@ -15,6 +15,8 @@ namespace tcplife::pipeline {
 class Engine {
  public:
   virtual ~Engine() = default;
+  // Where to decode the next segment before process() (saves a copy).
+  virtual decode::Segment& slot() { return slot_; }
   virtual void process(const decode::Segment& seg) = 0;
   // Capture time ran on without a packet (a live capture waiting).
   virtual void advance_time(core::Timestamp now) = 0;
@@ -23,6 +25,9 @@ class Engine {
   // Complete once finish() has returned.
   [[nodiscard]] virtual tcp::TrackerStats stats() const = 0;
   [[nodiscard]] virtual std::size_t open_connections() const = 0;
+
+ private:
+  decode::Segment slot_;
 };
 
 // One tracker on the calling thread. The sink may write a connection once

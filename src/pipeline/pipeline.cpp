@@ -213,7 +213,6 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   decode::DecodeOptions dopts;
   dopts.verify_checksum = cfg.verify_checksums;
   core::PacketView pkt;
-  decode::Segment seg;
   source::ReadStatus st = source::ReadStatus::End;
   std::int64_t input_size = -1;
   if (live == nullptr && cfg.input != "-") {
@@ -280,6 +279,7 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
       sum.first_ts = std::min(sum.first_ts, pkt.ts);
       sum.last_ts = std::max(sum.last_ts, pkt.ts);
     }
+    decode::Segment& seg = engine->slot();
     const decode::Status ds = decode::decode(pkt, seg, dopts);
     if (ds != decode::Status::Ok) {
       ++sum.skipped[static_cast<std::size_t>(ds)];

@@ -306,12 +306,22 @@ class ShardedEngine final : public Engine {
   ShardedEngine& operator=(const ShardedEngine&) = delete;
   ~ShardedEngine() override { stop(); }
 
+  decode::Segment& slot() override {
+    Batch& b = ring_[filling_ % kRing];
+    return b.segs[b.used];
+  }
   void process(const decode::Segment& seg) override {
     Batch& b = ring_[filling_ % kRing];
-    const std::uint64_t h = flow::hash(flow::make_key(seg.src, seg.sport, seg.dst, seg.dport).key);
-    // The high half of the hash: the flow table indexes by the low bits.
-    b.segs[b.used] = seg;  // its payload view dangles from here: see append()
-    append(b, seg.ts, static_cast<std::uint32_t>(((h >> 32) * shards_.size()) >> 32), true);
+    std::uint32_t shard = 0;
+    if (shards_.size() > 1) {
+      const std::uint64_t h =
+          flow::hash(flow::make_key(seg.src, seg.sport, seg.dst, seg.dport).key);
+      // The high half of the hash: the flow table indexes by the low bits.
+      shard = static_cast<std::uint32_t>(((h >> 32) * shards_.size()) >> 32);
+    }
+    // Decoded in place (slot()) or copied; its payload view dangles from here: see append()
+    if (&seg != &b.segs[b.used]) b.segs[b.used] = seg;
+    append(b, seg.ts, shard, true);
   }
 
   void advance_time(core::Timestamp now) override {
