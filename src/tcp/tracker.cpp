@@ -167,7 +167,7 @@ std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment
   const std::uint32_t ix = conns_.acquire();
   init_connection(conns_[ix], kp, seg, next_id_++, instance, why);
   done_.push_back(false);
-  table_.insert_or_assign(kp.key, ix);
+  table_.insert_or_assign(kp.key, ix, keys());
   ++live_;
   ++stats_.connections;
   stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, live_);
@@ -185,7 +185,7 @@ std::uint32_t Tracker::create_embryo(const flow::KeyedPacket& kp, const decode::
   e.count = 1;
   done_.push_back(false);
   const std::uint32_t ix = slot | kEmbryo;
-  table_.insert_or_assign(kp.key, ix);
+  table_.insert_or_assign(kp.key, ix, keys());
   ++live_;
   ++stats_.connections;
   stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, live_);
@@ -238,7 +238,7 @@ std::uint32_t Tracker::promote(std::uint32_t ix) {
   if (c.lru.prev != kNil) hook(c.lru.prev).next = cix; else lru_[c.lru.list].head = cix;
   if (c.lru.prev == kNil && c.lru.list < kLists) idle_at_[c.lru.list] = kRecheck;
   if (c.lru.next != kNil) hook(c.lru.next).prev = cix; else lru_[c.lru.list].tail = cix;
-  table_.insert_or_assign(e.key, cix);
+  table_.insert_or_assign(e.key, cix, keys());
   embryos_.release(slot);
   return cix;
 }
@@ -253,6 +253,10 @@ const LruHook& Tracker::hook(std::uint32_t ix) const noexcept {
 
 core::Timestamp Tracker::last_ts_of(std::uint32_t ix) const noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].last_ts : conns_[ix].last_ts;
+}
+
+const flow::FlowKey& Tracker::key_of(std::uint32_t ix) const noexcept {
+  return is_embryo(ix) ? embryos_[ix & ~kEmbryo].key : conns_[ix].key;
 }
 
 std::uint64_t Tracker::id_of(std::uint32_t ix) const noexcept {
@@ -275,7 +279,7 @@ void Tracker::emit(std::uint32_t ix, EndReason why) {
   }
   finalize_connection(c, why, now_);
   if (observer_ != nullptr) observer_->on_finish(c);
-  if (table_.find(c.key) == id) table_.erase(c.key);
+  if (table_.find(c.key, keys()) == id) table_.erase(c.key, keys());
   lru_unlink(id);
   ++stats_.emitted;
   sink_.take_connection(std::move(c));
@@ -324,7 +328,7 @@ void Tracker::process(const decode::Segment& seg) {
   advance_time(seg.ts);
   const flow::KeyedPacket kp =
       flow::make_key(seg.src, seg.sport, seg.dst, seg.dport);
-  std::uint32_t id = table_.find(kp.key);
+  std::uint32_t id = table_.find(kp.key, keys());
   if (is_embryo(id)) {
     Embryo& e = embryos_[id & ~kEmbryo];
     if (!absorbs(e, kp.from, seg)) {

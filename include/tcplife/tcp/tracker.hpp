@@ -207,6 +207,11 @@ class Tracker {
   [[nodiscard]] const LruHook& hook(std::uint32_t ix) const noexcept;
   [[nodiscard]] core::Timestamp last_ts_of(std::uint32_t ix) const noexcept;
   [[nodiscard]] std::uint64_t id_of(std::uint32_t ix) const noexcept;
+  // The 4-tuple of a slot (Connection or Embryo); the flow table reads keys here.
+  [[nodiscard]] const flow::FlowKey& key_of(std::uint32_t ix) const noexcept;
+  [[nodiscard]] auto keys() const noexcept {
+    return [this](std::uint32_t ix) -> const flow::FlowKey& { return key_of(ix); };
+  }
   [[nodiscard]] EndReason end_reason_of(std::uint32_t ix, EndReason if_open) const noexcept;
   void collect_open();
   void lru_unlink(std::uint32_t id);
