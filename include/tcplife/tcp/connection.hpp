@@ -86,8 +86,9 @@ struct Anomaly {
 
 // Sequence-space bookkeeping of the data one endpoint sent. Offsets are
 // relative to the first data byte (ISN + 1); SYN is at -1. Holes (ranges not
-// captured below the highest byte seen) live in a vector allocated only when
-// a gap appears, so a connection without loss costs 8 bytes for them.
+// captured below the highest byte seen) live in a block allocated only when
+// a gap appears, so a connection without loss costs 8 bytes for them. 24
+// bytes in all: "started" is high > low (add() never records an empty range).
 class DataTracker {
  public:
   static constexpr std::size_t kMaxHoles = 64;
@@ -106,21 +107,23 @@ class DataTracker {
   std::int64_t add(std::int64_t begin, std::int64_t end);
   [[nodiscard]] std::int64_t high() const noexcept { return high_; }
   [[nodiscard]] std::int64_t low() const noexcept { return low_; }
-  [[nodiscard]] bool started() const noexcept { return started_; }
+  [[nodiscard]] bool started() const noexcept { return high_ > low_; }
   [[nodiscard]] std::int64_t hole_bytes() const noexcept;
-  [[nodiscard]] bool approximate() const noexcept { return approximate_; }
+  [[nodiscard]] bool approximate() const noexcept { return holes_ && holes_->approximate; }
   // True if [begin, end) lies entirely in ranges already seen.
   [[nodiscard]] bool all_seen(std::int64_t begin, std::int64_t end) const noexcept;
 
  private:
+  struct Holes {
+    std::vector<Range> ranges;  // unordered; at most kMaxHoles
+    bool approximate = false;   // some gap was not tracked exactly (too many holes)
+  };
   void add_hole(std::int64_t begin, std::int64_t end);
   std::int64_t fill_holes(std::int64_t in_begin, std::int64_t in_end);
 
   std::int64_t low_ = 0;
   std::int64_t high_ = 0;
-  std::unique_ptr<std::vector<Range>> holes_;  // unordered; at most kMaxHoles; null: none yet
-  bool started_ = false;
-  bool approximate_ = false;
+  std::unique_ptr<Holes> holes_;  // null: no hole yet
 };
 
 struct EndpointOptions {
