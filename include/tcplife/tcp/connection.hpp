@@ -223,30 +223,72 @@ struct Teardown {
   bool separate_ack : 1 = false;    // the first FIN was acknowledged by a pure ACK before the second FIN
 };
 
+// A part allocated on first use that is copied with its owner (a
+// unique_ptr that copies deeply). Reading an absent part reads nullptr.
+template <class T>
+class LazyPart {
+ public:
+  LazyPart() = default;
+  LazyPart(const LazyPart& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  LazyPart& operator=(const LazyPart& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  LazyPart(LazyPart&&) noexcept = default;
+  LazyPart& operator=(LazyPart&&) noexcept = default;
+  ~LazyPart() = default;
+
+  [[nodiscard]] const T* get() const noexcept { return p_.get(); }
+  [[nodiscard]] T* get() noexcept { return p_.get(); }
+  T& need() {
+    if (!p_) p_ = std::make_unique<T>();
+    return *p_;
+  }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
 // Zeek's view of one endpoint (TCP_Endpoint): its own sequence bookkeeping,
 // kept apart from tcplife's because Zeek's rules differ in places (fake ISN
 // for partial connections, RST acks not trusted, ...). Sequence values are
-// unwrapped 64-bit numbers in this endpoint's own space.
+// unwrapped 64-bit numbers in this endpoint's own space. What only a FIN, a
+// RST, a content gap, a zero window or a bad checksum sets is in ZeekRare.
 struct ZeekEndpoint {
   SeqSpace space;               // unwraps this endpoint's sequence numbers
   std::int64_t start = 0, last = 0, ack = 0;
-  std::int64_t fin_seq = 0;     // relative
-  std::int64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
+  std::int64_t hist_last_syn = 0;
   std::int64_t reassem = 1, trim = 1;  // relative: contiguous point and ack trim
   DataTracker data;             // payload Zeek's reassembler received (relative)
   std::uint64_t pkts = 0, ip_bytes = 0;
-  std::uint64_t missed = 0;     // content gaps in this endpoint's data (bytes)
-  std::uint32_t fin_cnt = 0, rst_cnt = 0;
-  // Zeek's log-scale history letters (C, G, T, W): the count, and the next
-  // count that appends the letter as a power of ten (10 stands for 2^32 - 1).
-  std::uint32_t cnt_c = 0, cnt_g = 0, cnt_t = 0, cnt_w = 0;
-  std::uint8_t thr_c = 0, thr_g = 0, thr_t = 0, thr_w = 0;
+  // Zeek's log-scale history letter T (retransmissions): the count, and the
+  // next count that appends the letter as a power of ten (10 stands for
+  // 2^32 - 1). C, G and W are counted the same way in ZeekRare.
+  std::uint32_t cnt_t = 0;
+  std::uint8_t thr_t = 0;
   ZeekState state = ZeekState::Inactive;
   ZeekState prev_state = ZeekState::Inactive;
   bool did_close : 1 = false;
   bool anchored : 1 = false;        // `space` has a reference point
   bool first_was_syn : 1 = false;   // its first packet carried SYN (for is_partial)
   bool seen : 1 = false;
+};
+
+// The part of Zeek's view a connection needs only once it sends a FIN or a
+// RST, misses content, closes its window or fails a checksum (out of line:
+// an open connection without trouble has none).
+struct ZeekRare {
+  struct Endpoint {
+    std::int64_t fin_seq = 0;     // relative
+    std::int64_t hist_last_fin = 0, hist_last_rst = 0;
+    std::uint64_t missed = 0;     // content gaps in this endpoint's data (bytes)
+    std::uint32_t fin_cnt = 0, rst_cnt = 0;
+    std::uint32_t cnt_c = 0, cnt_g = 0, cnt_w = 0;  // as ZeekEndpoint::cnt_t
+    std::uint8_t thr_c = 0, thr_g = 0, thr_w = 0;
+  };
+  // Zeek's timers that end a connection (network time, ns; 0 = not armed).
+  std::int64_t delete_at = 0, partial_close_at = 0, expire_at = 0;
+  std::array<Endpoint, 2> ep{};  // by key side
 };
 
 // Zeek's history letters of one conn.log row, at most kCapacity: up to 15
@@ -284,8 +326,8 @@ class ZeekHistory {
 };
 
 struct ZeekShadow {
-  // Zeek's timers that end a connection (network time, ns; 0 = not armed).
-  std::int64_t attempt_at = 0, delete_at = 0, partial_close_at = 0, expire_at = 0;
+  // Zeek's attempt timer (network time, ns; 0 = not armed); the others are in `rare`.
+  std::int64_t attempt_at = 0;
   core::Timestamp last_packet;
   core::Timestamp start_time, last_time;
   ZeekHistory history;          // at most Connection::kMaxHistory letters
@@ -294,7 +336,16 @@ struct ZeekShadow {
   bool created = false;
   bool attempt_armed_once = false;
   bool is_partial = false;
+  LazyPart<ZeekRare> rare;
   std::array<ZeekEndpoint, 2> ep{};
+
+  // The rare part of endpoint s, or nullptr if none was needed yet.
+  [[nodiscard]] const ZeekRare::Endpoint* find_rare(Side s) const noexcept {
+    const ZeekRare* r = rare.get();
+    return r != nullptr ? &r->ep[flow::idx(s)] : nullptr;
+  }
+  // The same, allocated if need be.
+  ZeekRare::Endpoint& rare_ep(Side s) { return rare.need().ep[flow::idx(s)]; }
 };
 
 struct AnomalyCount {
