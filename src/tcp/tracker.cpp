@@ -118,7 +118,7 @@ std::int64_t Tracker::timeout_of(std::size_t list) const {
 
 Tracker::List Tracker::list_for(const Connection& c) const {
   if (c.ended) return kEnded;
-  if (c.td.fin_seen) return kClosing;
+  if (c.ep[0].fin_seen || c.ep[1].fin_seen) return kClosing;  // Teardown::fin_seen
   const bool est = c.ep[0].state == TcpState::Established && c.ep[1].state == TcpState::Established;
   return est ? kEstablished : kHandshake;
 }
@@ -296,7 +296,7 @@ bool Tracker::should_start_new(const Connection& c, Side from, const decode::Seg
   if (!seg.has(kSyn) || seg.has(kRst)) return false;
   const Endpoint& e = c.at(from);
   const bool any_fin = c.ep[0].fin_seen || c.ep[1].fin_seen;
-  const bool any_rst = c.ep[0].rst_count > 0 || c.ep[1].rst_count > 0;
+  const bool any_rst = c.end_of(Side::Lo).rst_count > 0 || c.end_of(Side::Hi).rst_count > 0;
   const bool synack = seg.has(kAck);
   if ((any_fin || any_rst) && (!synack || !c.at(flow::other(from)).syn_seen || c.ended)) {
     const bool time_wait =
@@ -358,7 +358,7 @@ void Tracker::process(const decode::Segment& seg) {
         const Endpoint& ep = c.ep[i];
         base[i] = ep.isn_known ? ep.isn : ep.seq.base();
         std::uint32_t n = ep.seq.base() + static_cast<std::uint32_t>(ep.data.high());
-        if (ep.fin_seen) n = ep.fin_seq + 1;
+        if (ep.fin_seen) n = c.end_of(static_cast<Side>(i)).fin_seq + 1;
         next[i] = n;
       }
       order_ = {EmitPhase::Replace, 0, 0};

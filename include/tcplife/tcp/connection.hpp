@@ -145,7 +145,6 @@ struct Endpoint {
   DataTracker data;
 
   std::int64_t max_ack_rel = 0; // highest ack sent, relative to the peer's data space
-  std::uint64_t bytes_after_peer_fin = 0;
   std::uint64_t packets = 0;
   core::Timestamp unanswered_since; // time of the first packet since the peer's last
   core::Timestamp last_ts;          // this side's last packet
@@ -156,11 +155,8 @@ struct Endpoint {
   std::uint32_t isn = 0;
   std::uint32_t last_ack = 0;   // last ack value sent
   std::uint32_t last_window_scaled = 0;
-  std::uint32_t fin_seq = 0;    // sequence number of the FIN
   std::uint32_t unanswered = 0; // packets sent since the peer's last packet
   std::uint32_t syn_count = 0;
-  std::uint32_t fin_count = 0;
-  std::uint32_t rst_count = 0;
 
   std::uint16_t last_window = 0;  // raw window field last sent
   EndpointOptions opts;
@@ -348,6 +344,20 @@ struct ZeekShadow {
   ZeekRare::Endpoint& rare_ep(Side s) { return rare.need().ep[flow::idx(s)]; }
 };
 
+// What a connection needs only once a FIN or a RST is seen, out of line
+// (Connection::ending): an open connection has none.
+struct ConnectionEnd {
+  struct Side {
+    std::uint64_t bytes_after_peer_fin = 0;
+    std::uint32_t fin_seq = 0;  // sequence number of the FIN (Endpoint::fin_seen)
+    std::uint32_t fin_count = 0;
+    std::uint32_t rst_count = 0;
+  };
+  Teardown td;
+  RstInfo rst;
+  std::array<Side, 2> ep{};  // by key side
+};
+
 struct AnomalyCount {
   AnomalyKind kind;
   Side from;
@@ -406,8 +416,6 @@ struct Connection {
   std::array<Endpoint, 2> ep{};    // by key side
 
   Handshake hs;
-  Teardown td;
-  RstInfo rst;
   std::uint16_t vlan = decode::kNoVlan;
   NewInstanceReason new_reason = NewInstanceReason::First;
   Side client = Side::Lo;
@@ -416,9 +424,11 @@ struct Connection {
   bool roles_guessed : 1 = false;
   bool ended : 1 = false;          // closed, reset or refused: lingers until emitted
   bool keep_events : 1 = true;     // record the timeline (off unless an output shows it)
+  bool reset_believed : 1 = false; // rst().seen && !rst().undone, kept here for the packet path
 
   std::unique_ptr<AnomalyLog> anomaly_log;  // null: no anomaly yet
   std::unique_ptr<ConnectionCold> cold;     // null: none of it needed yet
+  LazyPart<ConnectionEnd> ending;           // null: no FIN or RST yet
   ZeekShadow zk;                    // Zeek's view of the whole connection (conn_state, history)
   std::array<SegAnalysisEndpoint, 2> analysis{};  // per-segment analysis state, by key side
 
@@ -428,6 +438,10 @@ struct Connection {
   [[nodiscard]] Side server() const noexcept { return flow::other(client); }
   [[nodiscard]] Endpoint& at(Side s) noexcept { return ep[flow::idx(s)]; }
   [[nodiscard]] const Endpoint& at(Side s) const noexcept { return ep[flow::idx(s)]; }
+  // The FIN and RST parts (Connection::ending); all zero before any FIN or RST.
+  [[nodiscard]] const Teardown& td() const noexcept;
+  [[nodiscard]] const RstInfo& rst() const noexcept;
+  [[nodiscard]] const ConnectionEnd::Side& end_of(Side s) const noexcept;
   // Read access to the out-of-line parts; empty (or zero) when not allocated.
   [[nodiscard]] std::span<const Event> events() const noexcept;
   [[nodiscard]] std::uint32_t events_dropped() const noexcept;
