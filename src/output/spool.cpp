@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace tcplife::output {
@@ -12,18 +13,25 @@ RecordSpool::~RecordSpool() {
 }
 
 void RecordSpool::put(std::uint64_t id, std::string text) {
-  in_memory_ += text.size();
   Pending p;
-  p.text = std::move(text);
-  pending_.emplace(id, std::move(p));
-  if (in_memory_ > budget_) spill();
+  p.id = id;
+  p.offset = memory_.size();
+  p.len = static_cast<std::uint32_t>(text.size());
+  memory_ += text;
+  ++in_memory_;
+  pending_.push_back(p);
+  std::push_heap(pending_.begin(), pending_.end(), later);
+  // The buffer's size counts, drained records included: it is what memory holds.
+  if (memory_.size() > budget_) spill();
 }
 
 void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std::string&)>& f,
                               std::string_view lost) {
   std::string text;
-  while (!pending_.empty() && pending_.begin()->first < below) {
-    Pending& p = pending_.begin()->second;
+  while (!pending_.empty() && pending_.front().id < below) {
+    std::pop_heap(pending_.begin(), pending_.end(), later);
+    const Pending p = pending_.back();
+    pending_.pop_back();
     if (p.spilled) {
       // One pread per record at its offset: records come back in id order,
       // not in the order they were spilled, and a seek on the stream would
@@ -31,12 +39,12 @@ void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std:
       text.resize(p.len);
       if (!read_back(p, text.data())) text = lost;  // the temporary file failed us
     } else {
-      in_memory_ -= p.text.size();
-      text = std::move(p.text);
+      text.assign(memory_, static_cast<std::size_t>(p.offset), p.len);
+      if (--in_memory_ == 0) memory_.clear();
     }
-    pending_.erase(pending_.begin());
     f(text);
   }
+  if (pending_.empty()) std::string().swap(memory_);
 }
 
 bool RecordSpool::read_back(const Pending& p, char* to) {
@@ -63,20 +71,20 @@ void RecordSpool::spill() {
     file_buffer_ = std::make_unique<char[]>(kFileBuffer);
     std::setvbuf(file_, file_buffer_.get(), _IOFBF, kFileBuffer);
   }
-  for (auto& [id, p] : pending_) {
+  for (Pending& p : pending_) {
     if (p.spilled) continue;
-    p.offset = file_end_;
-    p.len = static_cast<std::uint32_t>(p.text.size());
-    if (std::fwrite(p.text.data(), 1, p.text.size(), file_) != p.text.size()) {
+    const char* text = memory_.data() + p.offset;
+    if (std::fwrite(text, 1, p.len, file_) != p.len) {
       broken_ = true;  // where the file ends is unknown now
       return;
     }
+    p.offset = file_end_;
     file_end_ += p.len;
     unflushed_ = true;
     p.spilled = true;
-    in_memory_ -= p.text.size();
-    std::string().swap(p.text);
+    --in_memory_;
   }
+  std::string().swap(memory_);  // every record is in the file
 }
 
 }  // namespace tcplife::output

@@ -3,17 +3,18 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
-#include <map>
+#include <deque>
 #include <memory>
 #include <string>
 
 namespace tcplife::output {
 
 // Finished records (their output text) waiting to be written in id order.
-// They are kept in memory up to `budget` bytes, then moved to an unlinked
-// temporary file; memory then holds 16 bytes per waiting record. This keeps
-// the sinks that print in first-packet order (the JSON document, the text
-// table) bounded by the connections open at once, not by the capture.
+// Their text is kept in memory (one buffer) up to `budget` bytes, then moved
+// to an unlinked temporary file; memory then holds 24 bytes per waiting
+// record (a heap entry: id, place, length). This keeps the sinks that print in
+// first-packet order (the JSON document, the text table) bounded by the
+// connections open at once, not by the capture, beyond those 24 bytes.
 class RecordSpool {
  public:
   explicit RecordSpool(std::size_t budget = std::size_t{32} << 20) : budget_(budget) {}
@@ -31,18 +32,21 @@ class RecordSpool {
 
  private:
   struct Pending {
-    std::string text;  // empty once spilled
-    std::uint64_t offset = 0;
+    std::uint64_t id = 0;
+    std::uint64_t offset = 0;  // in the file (spilled) or in memory_
     std::uint32_t len = 0;
     bool spilled = false;
   };
+  // pending_ is a min-heap by id.
+  static bool later(const Pending& a, const Pending& b) noexcept { return a.id > b.id; }
   void spill();
   bool read_back(const Pending& p, char* to);
 
   static constexpr std::size_t kFileBuffer = std::size_t{1} << 20;
   std::size_t budget_;
-  std::map<std::uint64_t, Pending> pending_;
-  std::size_t in_memory_ = 0;
+  std::deque<Pending> pending_;  // a deque: growing never copies it all
+  std::string memory_;           // the text of records not spilled, one after another
+  std::size_t in_memory_ = 0;    // records whose text is in memory_
   std::unique_ptr<char[]> file_buffer_;  // file_'s stdio buffer: outlives it (closed first)
   std::FILE* file_ = nullptr;
   bool broken_ = false;
