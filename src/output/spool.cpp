@@ -13,6 +13,11 @@ RecordSpool::~RecordSpool() {
 }
 
 void RecordSpool::put(std::uint64_t id, std::string text) {
+  // The buffer never grows past the budget (growing copies it: twice the
+  // memory for a moment): spill first, and reserve the budget at once (the
+  // pages are touched only as records fill them).
+  if (in_memory_ > 0 && memory_.size() + text.size() > budget_) spill();
+  if (memory_.capacity() < budget_) memory_.reserve(std::min(budget_, kMaxReserve));
   Pending p;
   p.id = id;
   p.offset = memory_.size();
@@ -21,7 +26,8 @@ void RecordSpool::put(std::uint64_t id, std::string text) {
   ++in_memory_;
   pending_.push_back(p);
   std::push_heap(pending_.begin(), pending_.end(), later);
-  // The buffer's size counts, drained records included: it is what memory holds.
+  // The buffer's size counts, drained records included: it is what memory
+  // holds. Over the budget here: the file failed, or one record is larger.
   if (memory_.size() > budget_) spill();
 }
 

@@ -43,6 +43,7 @@ class RecordSpool {
   bool read_back(const Pending& p, char* to);
 
   static constexpr std::size_t kFileBuffer = std::size_t{1} << 20;
+  static constexpr std::size_t kMaxReserve = std::size_t{32} << 20;  // memory_ reserved at most
   std::size_t budget_;
   std::deque<Pending> pending_;  // a deque: growing never copies it all
   std::string memory_;           // the text of records not spilled, one after another
