@@ -124,21 +124,22 @@ Tracker::List Tracker::list_for(const Connection& c) const {
 }
 
 void Tracker::lru_unlink(std::uint32_t id) {
+  std::uint8_t& list = list_of(id);
+  if (list >= kLists) return;
   LruHook& h = hook(id);
-  if (h.list >= kLists) return;
-  Lru& l = lru_[h.list];
+  Lru& l = lru_[list];
   if (h.prev != kNil) hook(h.prev).next = h.next; else l.head = h.next;
   if (h.next != kNil) hook(h.next).prev = h.prev; else l.tail = h.prev;
-  if (h.prev == kNil) idle_at_[h.list] = kRecheck;  // a new head
+  if (h.prev == kNil) idle_at_[list] = kRecheck;  // a new head
   h.prev = h.next = kNil;
-  h.list = 0xff;
+  list = 0xff;
 }
 
 void Tracker::lru_push(std::uint32_t id, List which, std::uint64_t stamp) {
   LruHook& h = hook(id);
   Lru& l = lru_[which];
   h.stamp = stamp;
-  h.list = which;
+  list_of(id) = which;
   h.prev = l.tail;
   h.next = kNil;
   if (l.tail != kNil) hook(l.tail).next = id; else l.head = id;
@@ -235,9 +236,10 @@ std::uint32_t Tracker::promote(std::uint32_t ix) {
   }
   // Take the Embryo's place in its expiry list and in the flow table.
   c.lru = e.lru;
-  if (c.lru.prev != kNil) hook(c.lru.prev).next = cix; else lru_[c.lru.list].head = cix;
-  if (c.lru.prev == kNil && c.lru.list < kLists) idle_at_[c.lru.list] = kRecheck;
-  if (c.lru.next != kNil) hook(c.lru.next).prev = cix; else lru_[c.lru.list].tail = cix;
+  c.lru_list = e.lru_list;
+  if (c.lru.prev != kNil) hook(c.lru.prev).next = cix; else lru_[c.lru_list].head = cix;
+  if (c.lru.prev == kNil && c.lru_list < kLists) idle_at_[c.lru_list] = kRecheck;
+  if (c.lru.next != kNil) hook(c.lru.next).prev = cix; else lru_[c.lru_list].tail = cix;
   table_.insert_or_assign(e.key, cix, keys());
   embryos_.release(slot);
   return cix;
@@ -245,6 +247,10 @@ std::uint32_t Tracker::promote(std::uint32_t ix) {
 
 LruHook& Tracker::hook(std::uint32_t ix) noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].lru : conns_[ix].lru;
+}
+
+std::uint8_t& Tracker::list_of(std::uint32_t ix) noexcept {
+  return is_embryo(ix) ? embryos_[ix & ~kEmbryo].lru_list : conns_[ix].lru_list;
 }
 
 const LruHook& Tracker::hook(std::uint32_t ix) const noexcept {

@@ -394,10 +394,11 @@ struct AnomalyLog {
 };
 
 // A place in one of the tracker's expiry lists (indexes into its stores).
+// Which list is a byte of the owner (Connection::lru_list), where it fills
+// padding: 16 bytes here, not 24.
 struct LruHook {
   std::uint64_t stamp = 0;  // index of the packet that last pushed it to its list's tail
   std::uint32_t prev = 0xffffffffu, next = 0xffffffffu;
-  std::uint8_t list = 0xff;  // 0xff: in no list
 };
 
 // One connection instance on a 4-tuple. Owned by value in the ConnectionStore.
@@ -425,6 +426,7 @@ struct Connection {
   bool ended : 1 = false;          // closed, reset or refused: lingers until emitted
   bool keep_events : 1 = true;     // record the timeline (off unless an output shows it)
   bool reset_believed : 1 = false; // rst().seen && !rst().undone, kept here for the packet path
+  std::uint8_t lru_list = 0xff;    // the expiry list `lru` is in (0xff: none)
 
   std::unique_ptr<AnomalyLog> anomaly_log;  // null: no anomaly yet
   std::unique_ptr<ConnectionCold> cold;     // null: none of it needed yet

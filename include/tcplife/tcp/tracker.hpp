@@ -59,6 +59,7 @@ struct Embryo {
   std::uint64_t id = 0;
   core::Timestamp last_ts;
   LruHook lru;
+  std::uint8_t lru_list = 0xff;  // as Connection::lru_list
   std::uint8_t count = 0;
   std::array<EmbryoSegment, kMaxSegments> segs{};
 };
@@ -204,6 +205,7 @@ class Tracker {
   void evict_if_needed(std::uint32_t keep);
   void emit(std::uint32_t ix, EndReason why);
   LruHook& hook(std::uint32_t ix) noexcept;
+  std::uint8_t& list_of(std::uint32_t ix) noexcept;  // the expiry list it is in (0xff: none)
   [[nodiscard]] const LruHook& hook(std::uint32_t ix) const noexcept;
   [[nodiscard]] core::Timestamp last_ts_of(std::uint32_t ix) const noexcept;
   [[nodiscard]] std::uint64_t id_of(std::uint32_t ix) const noexcept;
