@@ -24,8 +24,7 @@ void RecordSpool::put(std::uint64_t id, std::string text) {
   p.len = static_cast<std::uint32_t>(text.size());
   memory_ += text;
   ++in_memory_;
-  pending_.push_back(p);
-  std::push_heap(pending_.begin(), pending_.end(), later);
+  push(p);
   // The buffer's size counts, drained records included: it is what memory
   // holds. Over the budget here: the file failed, or one record is larger.
   if (memory_.size() > budget_) spill();
@@ -34,10 +33,8 @@ void RecordSpool::put(std::uint64_t id, std::string text) {
 void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std::string&)>& f,
                               std::string_view lost) {
   std::string text;
-  while (!pending_.empty() && pending_.front().id < below) {
-    std::pop_heap(pending_.begin(), pending_.end(), later);
-    const Pending p = pending_.back();
-    pending_.pop_back();
+  while (count_ > 0 && at(0).id < below) {
+    const Pending p = pop();
     if (p.spilled) {
       // One pread per record at its offset: records come back in id order,
       // not in the order they were spilled, and a seek on the stream would
@@ -50,7 +47,40 @@ void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std:
     }
     f(text);
   }
-  if (pending_.empty()) std::string().swap(memory_);
+  if (count_ == 0) std::string().swap(memory_);
+}
+
+void RecordSpool::push(const Pending& p) {
+  if ((count_ >> kChunkShift) == chunks_.size())
+    chunks_.push_back(std::make_unique<Pending[]>(kChunk));
+  std::size_t i = count_++;
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / 2;
+    if (at(parent).id <= p.id) break;
+    at(i) = at(parent);
+    i = parent;
+  }
+  at(i) = p;
+}
+
+RecordSpool::Pending RecordSpool::pop() noexcept {
+  const Pending top = at(0);
+  const Pending last = at(--count_);
+  if (count_ > 0) {
+    std::size_t i = 0;
+    for (;;) {
+      const std::size_t l = 2 * i + 1;
+      if (l >= count_) break;
+      const std::size_t m = l + 1 < count_ && at(l + 1).id < at(l).id ? l + 1 : l;
+      if (last.id <= at(m).id) break;
+      at(i) = at(m);
+      i = m;
+    }
+    at(i) = last;
+  }
+  // Keep one spare chunk beyond the ones in use.
+  while (chunks_.size() > (count_ >> kChunkShift) + 2) chunks_.pop_back();
+  return top;
 }
 
 bool RecordSpool::read_back(const Pending& p, char* to) {
@@ -77,7 +107,8 @@ void RecordSpool::spill() {
     file_buffer_ = std::make_unique<char[]>(kFileBuffer);
     std::setvbuf(file_, file_buffer_.get(), _IOFBF, kFileBuffer);
   }
-  for (Pending& p : pending_) {
+  for (std::size_t i = 0; i < count_; ++i) {
+    Pending& p = at(i);
     if (p.spilled) continue;
     const char* text = memory_.data() + p.offset;
     if (std::fwrite(text, 1, p.len, file_) != p.len) {

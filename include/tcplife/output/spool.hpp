@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
-#include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tcplife::output {
 
@@ -28,7 +28,7 @@ class RecordSpool {
   // over as `lost` instead.
   void drain_below(std::uint64_t below, const std::function<void(std::string&)>& f,
                    std::string_view lost);
-  [[nodiscard]] bool empty() const noexcept { return pending_.empty(); }
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
 
  private:
   struct Pending {
@@ -37,17 +37,25 @@ class RecordSpool {
     std::uint32_t len = 0;
     bool spilled = false;
   };
-  // pending_ is a min-heap by id.
-  static bool later(const Pending& a, const Pending& b) noexcept { return a.id > b.id; }
+  // The waiting records: a binary min-heap by id, in chunks of kChunk
+  // entries (growing never copies it; shrinking gives chunks back).
+  static constexpr std::size_t kChunkShift = 12;
+  static constexpr std::size_t kChunk = std::size_t{1} << kChunkShift;
+  [[nodiscard]] Pending& at(std::size_t i) noexcept {
+    return chunks_[i >> kChunkShift][i & (kChunk - 1)];
+  }
+  void push(const Pending& p);
+  Pending pop() noexcept;
   void spill();
   bool read_back(const Pending& p, char* to);
 
   static constexpr std::size_t kFileBuffer = std::size_t{1} << 20;
   static constexpr std::size_t kMaxReserve = std::size_t{32} << 20;  // memory_ reserved at most
   std::size_t budget_;
-  std::deque<Pending> pending_;  // a deque: growing never copies it all
-  std::string memory_;           // the text of records not spilled, one after another
-  std::size_t in_memory_ = 0;    // records whose text is in memory_
+  std::vector<std::unique_ptr<Pending[]>> chunks_;
+  std::size_t count_ = 0;                // entries in the heap
+  std::string memory_;                   // the text of records not spilled, one after another
+  std::size_t in_memory_ = 0;            // records whose text is in memory_
   std::unique_ptr<char[]> file_buffer_;  // file_'s stdio buffer: outlives it (closed first)
   std::FILE* file_ = nullptr;
   bool broken_ = false;
