@@ -124,9 +124,8 @@ Tracker::List Tracker::list_for(const Connection& c) const {
 }
 
 void Tracker::lru_unlink(std::uint32_t id) {
-  std::uint8_t& list = list_of(id);
+  auto [h, list] = hook_and_list(id);
   if (list >= kLists) return;
-  LruHook& h = hook(id);
   Lru& l = lru_[list];
   if (h.prev != kNil) hook(h.prev).next = h.next; else l.head = h.next;
   if (h.next != kNil) hook(h.next).prev = h.prev; else l.tail = h.prev;
@@ -136,10 +135,10 @@ void Tracker::lru_unlink(std::uint32_t id) {
 }
 
 void Tracker::lru_push(std::uint32_t id, List which, std::uint64_t stamp) {
-  LruHook& h = hook(id);
+  auto [h, list] = hook_and_list(id);
   Lru& l = lru_[which];
   h.stamp = stamp;
-  list_of(id) = which;
+  list = which;
   h.prev = l.tail;
   h.next = kNil;
   if (l.tail != kNil) hook(l.tail).next = id; else l.head = id;
@@ -237,9 +236,15 @@ std::uint32_t Tracker::promote(std::uint32_t ix) {
   // Take the Embryo's place in its expiry list and in the flow table.
   c.lru = e.lru;
   c.lru_list = e.lru_list;
-  if (c.lru.prev != kNil) hook(c.lru.prev).next = cix; else lru_[c.lru_list].head = cix;
+  if (c.lru.prev != kNil)
+    hook(c.lru.prev).next = cix;
+  else
+    lru_[c.lru_list].head = cix;
   if (c.lru.prev == kNil && c.lru_list < kLists) idle_at_[c.lru_list] = kRecheck;
-  if (c.lru.next != kNil) hook(c.lru.next).prev = cix; else lru_[c.lru_list].tail = cix;
+  if (c.lru.next != kNil)
+    hook(c.lru.next).prev = cix;
+  else
+    lru_[c.lru_list].tail = cix;
   table_.insert_or_assign(e.key, cix, keys());
   embryos_.release(slot);
   return cix;
@@ -249,8 +254,13 @@ LruHook& Tracker::hook(std::uint32_t ix) noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].lru : conns_[ix].lru;
 }
 
-std::uint8_t& Tracker::list_of(std::uint32_t ix) noexcept {
-  return is_embryo(ix) ? embryos_[ix & ~kEmbryo].lru_list : conns_[ix].lru_list;
+Tracker::HookAndList Tracker::hook_and_list(std::uint32_t ix) noexcept {
+  if (is_embryo(ix)) {
+    Embryo& e = embryos_[ix & ~kEmbryo];
+    return {e.lru, e.lru_list};
+  }
+  Connection& c = conns_[ix];
+  return {c.lru, c.lru_list};
 }
 
 const LruHook& Tracker::hook(std::uint32_t ix) const noexcept {

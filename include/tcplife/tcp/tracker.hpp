@@ -205,7 +205,11 @@ class Tracker {
   void evict_if_needed(std::uint32_t keep);
   void emit(std::uint32_t ix, EndReason why);
   LruHook& hook(std::uint32_t ix) noexcept;
-  std::uint8_t& list_of(std::uint32_t ix) noexcept;  // the expiry list it is in (0xff: none)
+  struct HookAndList {
+    LruHook& hook;
+    std::uint8_t& list;  // the expiry list it is in (0xff: none)
+  };
+  HookAndList hook_and_list(std::uint32_t ix) noexcept;
   [[nodiscard]] const LruHook& hook(std::uint32_t ix) const noexcept;
   [[nodiscard]] core::Timestamp last_ts_of(std::uint32_t ix) const noexcept;
   [[nodiscard]] std::uint64_t id_of(std::uint32_t ix) const noexcept;
