@@ -114,7 +114,10 @@ void teardown(JsonWriter& w, const Connection& c) {
   w.key("teardown").begin_object();
   w.kv("kind", tcp::close_kind_name(tcp::close_kind(c)));
   w.key("first_fin_by");
-  if (c.td().fin_seen) w.str(role_of(c, c.td().first_fin_by)); else w.null();
+  if (c.td().fin_seen)
+    w.str(role_of(c, c.td().first_fin_by));
+  else
+    w.null();
   w.kv("time_wait", time_wait_side(c));
   w.kv_unum("fin_retransmits", c.td().fin_retransmits);
   w.key("half_close");
@@ -132,12 +135,21 @@ void teardown(JsonWriter& w, const Connection& c) {
   if (c.rst().count > 0 || c.rst().seen) {
     w.begin_object();
     w.key("by");
-    if (c.rst().seen) w.str(role_of(c, c.rst().by)); else w.null();
+    if (c.rst().seen)
+      w.str(role_of(c, c.rst().by));
+    else
+      w.null();
     w.kv_unum("count", c.rst().count);
     w.key("ts");
-    if (c.rst().seen) w.time(c.rst().ts); else w.null();
+    if (c.rst().seen)
+      w.time(c.rst().ts);
+    else
+      w.null();
     w.key("frame");
-    if (c.rst().seen) w.unum(c.rst().frame); else w.null();
+    if (c.rst().seen)
+      w.unum(c.rst().frame);
+    else
+      w.null();
     w.kv("believed", c.rst().seen && !c.rst().undone)
         .kv("in_window", c.rst().seen && c.rst().in_window)
         .kv("exact", c.rst().seen && c.rst().exact)

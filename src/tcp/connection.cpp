@@ -409,8 +409,8 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
   const bool reset = c.reset_believed;
   if ((closed || reset) && !c.ended) {
     c.ended = true;
-    c.end_reason = reset ? (c.rst().refused ? EndReason::Refused : EndReason::Reset)
-                         : EndReason::Closed;
+    c.end_reason =
+        reset ? (c.rst().refused ? EndReason::Refused : EndReason::Reset) : EndReason::Closed;
   } else if (!closed && !reset && c.ended) {
     c.ended = false;  // a RST turned out to be ignored
   }

@@ -6,7 +6,9 @@
 namespace tcplife::tcp {
 
 DataTracker::DataTracker(const DataTracker& o)
-    : low_(o.low_), high_(o.high_), holes_(o.holes_ ? std::make_unique<Holes>(*o.holes_) : nullptr) {}
+    : low_(o.low_),
+      high_(o.high_),
+      holes_(o.holes_ ? std::make_unique<Holes>(*o.holes_) : nullptr) {}
 
 DataTracker& DataTracker::operator=(const DataTracker& o) {
   if (this != &o) *this = DataTracker(o);

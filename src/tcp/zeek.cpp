@@ -253,7 +253,8 @@ bool state_machine(Ctx& x, std::int64_t base, std::int64_t start_before) {
     case Z::Closed:
       if ((f & kRst) && p.state != Z::Closed) {
         set_state(e, Z::Reset);
-        if (e.did_close) x.z.rare.need().delete_at = x.seg.ts.ns + kCloseDelay;  // Zeek's ResetTimer
+        if (e.did_close)
+          x.z.rare.need().delete_at = x.seg.ts.ns + kCloseDelay;  // Zeek's ResetTimer
         return !e.did_close;
       }
       return false;

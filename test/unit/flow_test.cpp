@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include <catch2/catch.hpp>
 #include <arpa/inet.h>
 
+#include <catch2/catch.hpp>
 #include <random>
 #include <unordered_map>
 #include <vector>

@@ -144,7 +144,7 @@ struct Endpoint {
   SeqSpace seq;                 // base = ISN + 1 (first data byte)
   DataTracker data;
 
-  std::int64_t max_ack_rel = 0; // highest ack sent, relative to the peer's data space
+  std::int64_t max_ack_rel = 0;  // highest ack sent, relative to the peer's data space
   std::uint64_t packets = 0;
   core::Timestamp unanswered_since; // time of the first packet since the peer's last
   core::Timestamp last_ts;          // this side's last packet
@@ -275,9 +275,9 @@ struct ZeekEndpoint {
 // an open connection without trouble has none).
 struct ZeekRare {
   struct Endpoint {
-    std::int64_t fin_seq = 0;     // relative
+    std::int64_t fin_seq = 0;  // relative
     std::int64_t hist_last_fin = 0, hist_last_rst = 0;
-    std::uint64_t missed = 0;     // content gaps in this endpoint's data (bytes)
+    std::uint64_t missed = 0;  // content gaps in this endpoint's data (bytes)
     std::uint32_t fin_cnt = 0, rst_cnt = 0;
     std::uint32_t cnt_c = 0, cnt_g = 0, cnt_w = 0;  // as ZeekEndpoint::cnt_t
     std::uint8_t thr_c = 0, thr_g = 0, thr_w = 0;
@@ -425,8 +425,8 @@ struct Connection {
   bool roles_guessed : 1 = false;
   bool ended : 1 = false;          // closed, reset or refused: lingers until emitted
   bool keep_events : 1 = true;     // record the timeline (off unless an output shows it)
-  bool reset_believed : 1 = false; // rst().seen && !rst().undone, kept here for the packet path
-  std::uint8_t lru_list = 0xff;    // the expiry list `lru` is in (0xff: none)
+  bool reset_believed : 1 = false;  // rst().seen && !rst().undone, kept here for the packet path
+  std::uint8_t lru_list = 0xff;     // the expiry list `lru` is in (0xff: none)
 
   std::unique_ptr<AnomalyLog> anomaly_log;  // null: no anomaly yet
   std::unique_ptr<ConnectionCold> cold;     // null: none of it needed yet
