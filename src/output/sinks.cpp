@@ -190,7 +190,7 @@ class JsonSink final : public Sink {
   void flush_before(std::uint64_t id) override {
     spool_.drain_below(
         id,
-        [this](std::string& text) {
+        [this](std::string_view text) {
           out_ << (first_ ? "\n" : ",\n") << text;
           first_ = false;
           if (opts_.stream) out_.flush();

@@ -24,63 +24,38 @@ void RecordSpool::put(std::uint64_t id, std::string text) {
   p.len = static_cast<std::uint32_t>(text.size());
   memory_ += text;
   ++in_memory_;
-  push(p);
+  if (pending_.empty() || pending_.back().id < id) {
+    pending_.push_back(p);
+  } else if (id < pending_.front().id) {
+    pending_.push_front(p);
+  } else {
+    const auto at = std::upper_bound(pending_.begin(), pending_.end(), id,
+                                     [](std::uint64_t v, const Pending& e) { return v < e.id; });
+    pending_.insert(at, p);
+  }
   // The buffer's size counts, drained records included: it is what memory
   // holds. Over the budget here: the file failed, or one record is larger.
   if (memory_.size() > budget_) spill();
 }
 
-void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std::string&)>& f,
+void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
                               std::string_view lost) {
   std::string text;
-  while (count_ > 0 && at(0).id < below) {
-    const Pending p = pop();
+  while (!pending_.empty() && pending_.front().id < below) {
+    const Pending p = pending_.front();
+    pending_.pop_front();
     if (p.spilled) {
       // One pread per record at its offset: records come back in id order,
       // not in the order they were spilled, and a seek on the stream would
       // throw its buffer away every time.
       text.resize(p.len);
-      if (!read_back(p, text.data())) text = lost;  // the temporary file failed us
+      f(read_back(p, text.data()) ? std::string_view(text) : lost);  // the file may fail us
     } else {
-      text.assign(memory_, static_cast<std::size_t>(p.offset), p.len);
+      f(std::string_view(memory_).substr(static_cast<std::size_t>(p.offset), p.len));
       if (--in_memory_ == 0) memory_.clear();
     }
-    f(text);
   }
-  if (count_ == 0) std::string().swap(memory_);
-}
-
-void RecordSpool::push(const Pending& p) {
-  if ((count_ >> kChunkShift) == chunks_.size())
-    chunks_.push_back(std::make_unique<Pending[]>(kChunk));
-  std::size_t i = count_++;
-  while (i > 0) {
-    const std::size_t parent = (i - 1) / 2;
-    if (at(parent).id <= p.id) break;
-    at(i) = at(parent);
-    i = parent;
-  }
-  at(i) = p;
-}
-
-RecordSpool::Pending RecordSpool::pop() noexcept {
-  const Pending top = at(0);
-  const Pending last = at(--count_);
-  if (count_ > 0) {
-    std::size_t i = 0;
-    for (;;) {
-      const std::size_t l = 2 * i + 1;
-      if (l >= count_) break;
-      const std::size_t m = l + 1 < count_ && at(l + 1).id < at(l).id ? l + 1 : l;
-      if (last.id <= at(m).id) break;
-      at(i) = at(m);
-      i = m;
-    }
-    at(i) = last;
-  }
-  // Keep one spare chunk beyond the ones in use.
-  while (chunks_.size() > (count_ >> kChunkShift) + 2) chunks_.pop_back();
-  return top;
+  if (pending_.empty()) std::string().swap(memory_);
 }
 
 bool RecordSpool::read_back(const Pending& p, char* to) {
@@ -107,8 +82,7 @@ void RecordSpool::spill() {
     file_buffer_ = std::make_unique<char[]>(kFileBuffer);
     std::setvbuf(file_, file_buffer_.get(), _IOFBF, kFileBuffer);
   }
-  for (std::size_t i = 0; i < count_; ++i) {
-    Pending& p = at(i);
+  for (Pending& p : pending_) {
     if (p.spilled) continue;
     const char* text = memory_.data() + p.offset;
     if (std::fwrite(text, 1, p.len, file_) != p.len) {

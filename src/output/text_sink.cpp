@@ -308,7 +308,7 @@ class TextSink final : public Sink {
         widths_ = finish_widths(seen_);
         header(widths_);
         spool_.drain_below(
-            ~std::uint64_t{0}, [this](std::string& text) { row(widths_, unpack(text)); }, "");
+            ~std::uint64_t{0}, [this](std::string_view text) { row(widths_, unpack(text)); }, "");
         out_ << '\n';
       }
     } else {
@@ -373,13 +373,14 @@ class TextSink final : public Sink {
     t += r.ladder;
     return t;
   }
-  static Row unpack(const std::string& t) {
+  static Row unpack(std::string_view t) {
     std::vector<std::string> f;
     std::size_t at = 0;
     for (;;) {
       const std::size_t end = t.find('\x1f', at);
-      f.push_back(t.substr(at, end == std::string::npos ? std::string::npos : end - at));
-      if (end == std::string::npos) break;
+      f.emplace_back(
+          t.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+      if (end == std::string_view::npos) break;
       at = end + 1;
     }
     Row r;

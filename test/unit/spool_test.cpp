@@ -25,9 +25,9 @@ TEST_CASE("spool: records come back in id order, whole, from memory and from the
     std::vector<std::uint64_t> out;
     std::vector<std::string> texts;
     std::size_t first_drain = 0;
-    auto take = [&](std::string& t) {
-      texts.push_back(t);
-      out.push_back(std::stoull(t.substr(7)));
+    auto take = [&](std::string_view t) {
+      texts.emplace_back(t);
+      out.push_back(std::stoull(std::string(t.substr(7))));
     };
     for (std::size_t i = 0; i < ids.size(); ++i) {
       spool.put(ids[i], text_of(ids[i]));

@@ -2,10 +2,11 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
+#include <string_view>
 
 namespace tcplife::output {
 
@@ -25,10 +26,10 @@ class RecordSpool {
   void put(std::uint64_t id, std::string text);
   // Hands every record with an id below `below` to `f`, in id order, and
   // forgets it. A record the temporary file failed to give back is handed
-  // over as `lost` instead.
-  void drain_below(std::uint64_t below, const std::function<void(std::string&)>& f,
+  // over as `lost` instead. The text is valid only during the call.
+  void drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
                    std::string_view lost);
-  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  [[nodiscard]] bool empty() const noexcept { return pending_.empty(); }
 
  private:
   struct Pending {
@@ -37,23 +38,15 @@ class RecordSpool {
     std::uint32_t len = 0;
     bool spilled = false;
   };
-  // The waiting records: a binary min-heap by id, in chunks of kChunk
-  // entries (growing never copies it; shrinking gives chunks back).
-  static constexpr std::size_t kChunkShift = 12;
-  static constexpr std::size_t kChunk = std::size_t{1} << kChunkShift;
-  [[nodiscard]] Pending& at(std::size_t i) noexcept {
-    return chunks_[i >> kChunkShift][i & (kChunk - 1)];
-  }
-  void push(const Pending& p);
-  Pending pop() noexcept;
   void spill();
   bool read_back(const Pending& p, char* to);
 
   static constexpr std::size_t kFileBuffer = std::size_t{1} << 20;
   static constexpr std::size_t kMaxReserve = std::size_t{32} << 20;  // memory_ reserved at most
   std::size_t budget_;
-  std::vector<std::unique_ptr<Pending[]>> chunks_;
-  std::size_t count_ = 0;                // entries in the heap
+  // The waiting records by id. Records mostly finish in id order, so most
+  // go at the back; a deque: growing never copies it.
+  std::deque<Pending> pending_;
   std::string memory_;                   // the text of records not spilled, one after another
   std::size_t in_memory_ = 0;            // records whose text is in memory_
   std::unique_ptr<char[]> file_buffer_;  // file_'s stdio buffer: outlives it (closed first)
