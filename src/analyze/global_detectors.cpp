@@ -34,7 +34,7 @@ std::uint64_t hash_addr(const core::IpAddr& a, std::uint32_t extra = 0) noexcept
 bool handshake_complete(const Connection& c) {
   return c.hs.syn_seen && c.hs.synack_seen && c.hs.ack_seen;
 }
-bool refused(const Connection& c) { return c.rst.seen && !c.rst.undone && c.rst.refused; }
+bool refused(const Connection& c) { return c.rst().seen && !c.rst().undone && c.rst().refused; }
 
 }  // namespace
 
@@ -149,16 +149,16 @@ void GlobalDetectors::add(const Connection& c) {
   // Every host that sent a RST on a connection it did not refuse.
   if (refused(c)) return;
   for (Side s : {Side::Lo, Side::Hi}) {
-    const tcp::Endpoint& e = c.at(s);
-    if (e.rst_count == 0) continue;
+    const std::uint32_t rsts = c.end_of(s).rst_count;
+    if (rsts == 0) continue;
     RstStats& r = rst_senders_[c.key.addr(s)];
     ++r.connections;
-    r.segments += e.rst_count;
+    r.segments += rsts;
     if (handshake_complete(c)) ++r.after_handshake;
     for (const tcp::AnomalyCount& a : c.anomaly_counts())
       if (a.kind == tcp::AnomalyKind::RstOutOfWindow && a.from == s) r.out_of_window += a.count;
     r.peers.add(hash_addr(c.key.addr(flow::other(s))));
-    r.span.add(c.rst.seen && c.rst.by == s ? c.rst.ts : c.last_ts);
+    r.span.add(c.rst().seen && c.rst().by == s ? c.rst().ts : c.last_ts);
     bound(rst_senders_, [](const RstStats& p) { return p.connections; });
   }
 }

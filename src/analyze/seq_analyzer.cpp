@@ -63,6 +63,15 @@ std::uint32_t us32(core::Timestamp t) noexcept {
 struct Seg {
   std::uint32_t seq = 0, ack = 0, len = 0, frame = 0, now_us = 0;
   std::uint16_t win = 0;
+  // The engine's endpoints of the sender and of the receiver, still as they
+  // were before this segment (the analyzer sees every segment just before
+  // the engine does): their latest segment's raw window and time (0: none yet).
+  const Endpoint* own = nullptr;
+  const Endpoint* peer = nullptr;
+  [[nodiscard]] std::uint16_t own_last_win() const noexcept { return own->last_window; }
+  [[nodiscard]] std::uint16_t peer_last_win() const noexcept { return peer->last_window; }
+  [[nodiscard]] std::int64_t own_last_ns() const noexcept { return own->last_ts.ns; }
+  [[nodiscard]] std::int64_t peer_last_ns() const noexcept { return peer->last_ts.ns; }
   std::int64_t now = 0;
   bool syn = false, fin = false, rst = false, ackf = false;
   bool sfr = false;          // SYN, FIN or RST
@@ -84,6 +93,8 @@ Seg facts(const Connection& c, Side from, const decode::Segment& s) noexcept {
   g.now = s.ts.ns;
   g.now_us = us32(s.ts);
   g.win = s.window;
+  g.own = &c.at(from);
+  g.peer = &c.at(flow::other(from));
   g.syn = s.has(kSyn);
   g.fin = s.has(kFin);
   g.rst = s.has(kRst);
@@ -105,11 +116,11 @@ int ws_shift(const Connection& c, Side s) noexcept {
   return p.seen && !p.wscale_present ? 0 : -1;
 }
 
-// Window of `x`'s latest segment as the peer applies it (never scaled in a SYN).
-std::uint32_t scaled_window(const SegAnalysisEndpoint& x, int shift) noexcept {
+// Window `win` of `x`'s latest segment as the peer applies it (never scaled in a SYN).
+std::uint32_t scaled_window(const SegAnalysisEndpoint& x, std::uint16_t win, int shift) noexcept {
   const unsigned sh =
       (x.last_classes & kLastSyn) != 0 || shift < 0 ? 0u : static_cast<unsigned>(shift);
-  return std::uint32_t{x.window} << sh;
+  return std::uint32_t{win} << sh;
 }
 
 // Relative numbers as Wireshark shows them: SYN = 0, first data byte = 1.
@@ -144,7 +155,7 @@ WsResult wireshark_rules(SegAnalysisEndpoint& F, SegAnalysisEndpoint& R, const S
   const auto set = [&w](K k) { w.bits |= bit(k); };
   bool jump = false;
   // Zero-window probe: 1 byte at the next sequence number into a zero window.
-  if (s.len == 1 && s.seq == F.nextseq && R.window == 0) {
+  if (s.len == 1 && s.seq == F.nextseq && s.peer_last_win() == 0) {
     set(K::ZeroWindowProbe);
     jump = true;
   }
@@ -152,14 +163,15 @@ WsResult wireshark_rules(SegAnalysisEndpoint& F, SegAnalysisEndpoint& R, const S
     if (s.win == 0 && !s.sfr) set(K::ZeroWindow);
     if (F.nextseq != 0 && seq_gt(s.seq, F.nextseq) && !s.rst) set(K::LostSegment);
     if ((s.len == 0 || s.len == 1) && s.seq == F.nextseq - 1 && !s.sfr) set(K::KeepAlive);
-    if (s.len == 0 && s.win != 0 && s.win != F.window && s.seq == F.nextseq && s.ack == F.lastack &&
-        !s.sfr)
+    if (s.len == 0 && s.win != 0 && s.win != s.own_last_win() && s.seq == F.nextseq &&
+        s.ack == F.lastack && !s.sfr)
       set(K::WindowUpdate);
     const int shift = s.peer_shift;
-    if (s.len > 0 && shift != -1 && !s.sfr && s.seq + s.len == R.lastack + scaled_window(R, shift))
+    if (s.len > 0 && shift != -1 && !s.sfr &&
+        s.seq + s.len == R.lastack + scaled_window(R, s.peer_last_win(), shift))
       set(K::WindowFull);
-    const bool same =
-        s.len == 0 && s.win == F.window && s.seq == F.nextseq && s.ack == F.lastack && !s.sfr;
+    const bool same = s.len == 0 && s.win == s.own_last_win() && s.seq == F.nextseq &&
+                      s.ack == F.lastack && !s.sfr;
     if (same && s.win != 0 && (R.last_classes & bit(K::KeepAlive)) != 0) {
       set(K::KeepAliveAck);
       jump = true;
@@ -203,7 +215,7 @@ WsResult wireshark_rules(SegAnalysisEndpoint& F, SegAnalysisEndpoint& R, const S
     if (s.len > 0 && R.lastack != 0 && seq_le(s.seq + s.len, R.lastack)) {
       set(K::SpuriousRetransmission);
     } else {
-      w.t_fast = since(s.now, R.last_ts_ns);
+      w.t_fast = since(s.now, s.peer_last_ns());
       w.t_ooo = since(s.now, F.nextseq_ts_ns);
       w.fast_shape = R.dupacks >= 2 && R.lastack == s.seq;
       w.ooo_shape = F.nextseq != s.seq + s.len + s.sf_len;
@@ -280,7 +292,7 @@ bool network_copy(const SegAnalysisEndpoint& F, const SegAnalysisEndpoint& R,
   if (had_ts && seg.options.ts_val != F.nextseq_tsval) return false;
   // Nothing else from this sender in between (a resend burst after a
   // timeout also resends the latest segment, right after the older ones).
-  if (F.last_ts_ns != F.nextseq_ts_ns && (F.last_classes & kLastCopy) == 0) return false;
+  if (s.own_last_ns() != F.nextseq_ts_ns && (F.last_classes & kLastCopy) == 0) return false;
   const std::int64_t loop = loop_rtt_ns(F, R);
   const std::int64_t limit = loop > 0 ? loop / 2 : kMs;
   const std::int64_t gap = s.now - F.nextseq_ts_ns;
@@ -310,12 +322,13 @@ Final correct(const Connection& c, Side from, const SegAnalysisEndpoint& F,
   }
   // Linux probes a zero window with seq = SND.UNA - 1 and no data, the shape
   // of a keep-alive; the peer's zero window tells them apart.
-  if (has(K::KeepAlive) && R.window == 0 && peer_spoke && (R.last_classes & kLastSyn) == 0) {
+  if (has(K::KeepAlive) && s.peer_last_win() == 0 && peer_spoke &&
+      (R.last_classes & kLastSyn) == 0) {
     swap(bit(K::KeepAlive), K::ZeroWindowProbe, Deviation::ProbeIntoZeroWindow);
   }
   // ... and the answer to such a probe.
   if ((R.last_classes & kLastProbe) != 0 && (R.last_classes & bit(K::ZeroWindowProbe)) == 0 &&
-      F.last_ts_ns <= R.last_ts_ns && s.len == 0 && !s.sfr && s.seq == F.nextseq &&
+      s.own_last_ns() <= s.peer_last_ns() && s.len == 0 && !s.sfr && s.seq == F.nextseq &&
       (s.ack == F.lastack || s.ack == F.lastack + 1) &&
       (f.bits & (bit(K::ZeroWindowProbeAck) | bit(K::KeepAliveAck))) == 0) {
     f.bits = (f.bits & ~bit(K::DupAck)) | bit(K::ZeroWindowProbeAck);
@@ -461,7 +474,7 @@ void report(Connection& c, Side from, const decode::Segment& seg, const Seg& s,
       case K::KeepAlive:
         a = rseq;
         b = s.len;
-        d = scaled_window(R, peer_shift);
+        d = scaled_window(R, s.peer_last_win(), peer_shift);
         break;
       case K::ZeroWindowProbeAck:
       case K::KeepAliveAck:
@@ -471,14 +484,14 @@ void report(Connection& c, Side from, const decode::Segment& seg, const Seg& s,
       case K::WindowUpdate: {
         a = own_win;
         b = own_shift < 0 || (F.last_classes & kLastSyn) != 0
-                ? F.window
-                : std::uint32_t{F.window} << own_shift;
+                ? s.own_last_win()
+                : std::uint32_t{s.own_last_win()} << own_shift;
         d = rack;
         break;
       }
       case K::WindowFull:
         a = rseq + s.len;
-        b = scaled_window(R, peer_shift);
+        b = scaled_window(R, s.peer_last_win(), peer_shift);
         d = rel(fe, R.lastack);
         break;
       default:
@@ -714,9 +727,7 @@ void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& se
   if ((s.seq == F.maxseqtobeacked || F.maxseqtobeacked == 0) && !ws_probe)
     F.maxseqtobeacked = F.nextseq;
   if ((f.bits & bit(K::AckOutOfRange)) == 0) note_window(F, s);
-  F.window = s.win;
   F.lastack = s.ack;
-  F.last_ts_ns = s.now;
   F.last_classes = static_cast<std::uint16_t>(
       (w.bits & (bit(K::KeepAlive) | bit(K::ZeroWindowProbe))) |
       ((f.bits & bit(K::ZeroWindowProbe)) != 0 ? kLastProbe : 0u) |

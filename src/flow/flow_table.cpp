@@ -3,6 +3,7 @@
 
 #include <bit>
 #include <cstring>
+#include <stdexcept>
 #include <utility>
 
 namespace tcplife::flow {
@@ -64,42 +65,12 @@ FlowTable::FlowTable(std::size_t initial_capacity) {
   mask_ = cap - 1;
 }
 
-ConnId FlowTable::find(const FlowKey& key) const noexcept {
-  for (std::size_t i = home(key);; i = (i + 1) & mask_) {
-    const Slot& s = slots_[i];
-    if (s.id == kNoConn) return kNoConn;
-    if (s.key == key) return s.id;
-  }
-}
-
-void FlowTable::insert_or_assign(const FlowKey& key, ConnId id) {
-  if ((size_ + 1) * 2 > slots_.size()) grow();
-  for (std::size_t i = home(key);; i = (i + 1) & mask_) {
-    Slot& s = slots_[i];
-    if (s.id == kNoConn) {
-      s.key = key;
-      s.id = id;
-      ++size_;
-      return;
-    }
-    if (s.key == key) {
-      s.id = id;
-      return;
-    }
-  }
-}
-
-bool FlowTable::erase(const FlowKey& key) noexcept {
-  std::size_t i = home(key);
-  for (;; i = (i + 1) & mask_) {
-    if (slots_[i].id == kNoConn) return false;
-    if (slots_[i].key == key) break;
-  }
+void FlowTable::erase_at(std::size_t i) noexcept {
   // Backward-shift: pull later members of the probe run into the hole.
   std::size_t hole = i;
   for (std::size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
     if (slots_[j].id == kNoConn) break;
-    const std::size_t h = home(slots_[j].key);
+    const std::size_t h = slots_[j].tag & mask_;
     // Move j into the hole unless its home lies cyclically in (hole, j].
     const bool home_in_between = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
     if (!home_in_between) {
@@ -109,15 +80,19 @@ bool FlowTable::erase(const FlowKey& key) noexcept {
   }
   slots_[hole].id = kNoConn;
   --size_;
-  return true;
 }
 
 void FlowTable::grow() {
+  if (slots_.size() > (std::size_t{1} << 31)) throw std::length_error("flow table: over 2^31 keys");
   std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(slots_.size() * 2));
   mask_ = slots_.size() - 1;
-  size_ = 0;
-  for (const Slot& s : old)
-    if (s.id != kNoConn) insert_or_assign(s.key, s.id);
+  // Keys are distinct: each goes to the first free slot from its home.
+  for (const Slot& s : old) {
+    if (s.id == kNoConn) continue;
+    std::size_t i = s.tag & mask_;
+    while (slots_[i].id != kNoConn) i = (i + 1) & mask_;
+    slots_[i] = s;
+  }
 }
 
 }  // namespace tcplife::flow

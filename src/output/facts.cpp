@@ -28,7 +28,7 @@ SideBytes side_bytes(const Connection& c, Side s) {
   }
   // Data the peer acknowledged beyond what we saw (the FIN's octet is not data).
   std::int64_t acked = peer.ack_seen ? peer.max_ack_rel : 0;
-  if (e.fin_seen) acked = std::min(acked, e.seq.rel(e.fin_seq));
+  if (e.fin_seen) acked = std::min(acked, e.seq.rel(c.end_of(s).fin_seq));
   std::int64_t missed = holes;
   if (!e.data.started()) {
     missed += std::max<std::int64_t>(0, acked);
@@ -43,14 +43,14 @@ SideBytes side_bytes(const Connection& c, Side s) {
 
 HalfClose half_close(const Connection& c) {
   HalfClose h;
-  if (!c.td.fin_seen) return h;
-  const Side other = flow::other(c.td.first_fin_by);
+  if (!c.td().fin_seen) return h;
+  const Side other = flow::other(c.td().first_fin_by);
   const tcp::Endpoint& e = c.at(other);
   if (!e.half_close_data) return h;
   h.present = true;
-  h.by = c.td.first_fin_by;
-  h.bytes_after = e.bytes_after_peer_fin;
-  h.duration_ns = c.td.last_half_close_data_ts - c.td.first_fin_ts;
+  h.by = c.td().first_fin_by;
+  h.bytes_after = c.end_of(other).bytes_after_peer_fin;
+  h.duration_ns = c.td().last_half_close_data_ts - c.td().first_fin_ts;
   return h;
 }
 
@@ -99,7 +99,7 @@ std::string_view tunnel_name(decode::TunnelKind k) {
 }
 
 Outcome outcome_of(const Connection& c) {
-  if (c.rst.seen && !c.rst.undone) return c.rst.refused ? Outcome::Refused : Outcome::Reset;
+  if (c.rst().seen && !c.rst().undone) return c.rst().refused ? Outcome::Refused : Outcome::Reset;
   const bool lo = c.ep[0].fin_seen, hi = c.ep[1].fin_seen;
   if (lo && hi) return Outcome::Closed;
   if (lo || hi) return Outcome::HalfClosed;

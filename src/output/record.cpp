@@ -74,7 +74,7 @@ void handshake(JsonWriter& w, const Connection& c) {
       .kv("validated", handshake_complete(c) && hs.synack_valid && hs.ack_valid)
       .kv("synack_ack_valid", hs.synack_valid)
       .kv("final_ack_valid", hs.ack_valid)
-      .kv("refused", c.rst.seen && !c.rst.undone && c.rst.refused)
+      .kv("refused", c.rst().seen && !c.rst().undone && c.rst().refused)
       .kv("simultaneous_open", hs.simultaneous)
       .kv_unum("syn_retransmits", hs.syn_retransmits)
       .kv_unum("synack_retransmits", hs.synack_retransmits)
@@ -114,9 +114,12 @@ void teardown(JsonWriter& w, const Connection& c) {
   w.key("teardown").begin_object();
   w.kv("kind", tcp::close_kind_name(tcp::close_kind(c)));
   w.key("first_fin_by");
-  if (c.td.fin_seen) w.str(role_of(c, c.td.first_fin_by)); else w.null();
+  if (c.td().fin_seen)
+    w.str(role_of(c, c.td().first_fin_by));
+  else
+    w.null();
   w.kv("time_wait", time_wait_side(c));
-  w.kv_unum("fin_retransmits", c.td.fin_retransmits);
+  w.kv_unum("fin_retransmits", c.td().fin_retransmits);
   w.key("half_close");
   const HalfClose hc = half_close(c);
   if (hc.present) {
@@ -129,24 +132,33 @@ void teardown(JsonWriter& w, const Connection& c) {
     w.null();
   }
   w.key("rst");
-  if (c.rst.count > 0 || c.rst.seen) {
+  if (c.rst().count > 0 || c.rst().seen) {
     w.begin_object();
     w.key("by");
-    if (c.rst.seen) w.str(role_of(c, c.rst.by)); else w.null();
-    w.kv_unum("count", c.rst.count);
+    if (c.rst().seen)
+      w.str(role_of(c, c.rst().by));
+    else
+      w.null();
+    w.kv_unum("count", c.rst().count);
     w.key("ts");
-    if (c.rst.seen) w.time(c.rst.ts); else w.null();
+    if (c.rst().seen)
+      w.time(c.rst().ts);
+    else
+      w.null();
     w.key("frame");
-    if (c.rst.seen) w.unum(c.rst.frame); else w.null();
-    w.kv("believed", c.rst.seen && !c.rst.undone)
-        .kv("in_window", c.rst.seen && c.rst.in_window)
-        .kv("exact", c.rst.seen && c.rst.exact)
-        .kv("ignored_by_receiver", c.rst.undone);
+    if (c.rst().seen)
+      w.unum(c.rst().frame);
+    else
+      w.null();
+    w.kv("believed", c.rst().seen && !c.rst().undone)
+        .kv("in_window", c.rst().seen && c.rst().in_window)
+        .kv("exact", c.rst().seen && c.rst().exact)
+        .kv("ignored_by_receiver", c.rst().undone);
     w.key("states");
-    if (c.rst.seen) {
+    if (c.rst().seen) {
       w.begin_object()
-          .kv("sender", tcp::state_name(c.rst.sender_state))
-          .kv("receiver", tcp::state_name(c.rst.receiver_state))
+          .kv("sender", tcp::state_name(c.rst().sender_state))
+          .kv("receiver", tcp::state_name(c.rst().receiver_state))
           .end_object();
     } else {
       w.null();

@@ -378,7 +378,8 @@ class TextSink final : public Sink {
     std::size_t at = 0;
     for (;;) {
       const std::size_t end = t.find('\x1f', at);
-      f.emplace_back(t.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+      f.emplace_back(
+          t.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
       if (end == std::string_view::npos) break;
       at = end + 1;
     }

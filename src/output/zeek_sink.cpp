@@ -100,7 +100,9 @@ ConnLogRow conn_log_row(const tcp::ZeekShadow& z) {
   r.history = z.history.view();
   const tcp::ZeekEndpoint& o = z.ep[flow::idx(z.orig)];
   const tcp::ZeekEndpoint& p = z.ep[flow::idx(flow::other(z.orig))];
-  r.missed_bytes = o.missed + p.missed;
+  const tcp::ZeekRare::Endpoint* om = z.find_rare(z.orig);
+  const tcp::ZeekRare::Endpoint* pm = z.find_rare(flow::other(z.orig));
+  r.missed_bytes = (om != nullptr ? om->missed : 0) + (pm != nullptr ? pm->missed : 0);
   r.orig_pkts = o.pkts;
   r.orig_ip_bytes = o.ip_bytes;
   r.resp_pkts = p.pkts;

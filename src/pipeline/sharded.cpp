@@ -162,14 +162,16 @@ struct Batch {
   bool last = false;          // end of input: after it the merge finishes what is open
 };
 
-// Values of consecutive ids from 1, each taken once; memory spans the ids from
-// the lowest not yet taken to the newest, as the tracker's own bookkeeping.
+// Values (nonzero) of consecutive ids from 1, each taken once; memory spans
+// the ids from the lowest not yet taken to the newest, as the tracker's own
+// bookkeeping: sizeof(V) bytes per id.
+template <class V>
 class IdWindow {
  public:
-  void add(std::uint64_t value) { vals_.push_back(value); }
-  [[nodiscard]] std::uint64_t peek(std::uint64_t id) const { return vals_[id - base_]; }
-  std::uint64_t take(std::uint64_t id) {
-    const std::uint64_t v = std::exchange(vals_[id - base_], 0);
+  void add(V value) { vals_.push_back(value); }
+  [[nodiscard]] V peek(std::uint64_t id) const { return vals_[id - base_]; }
+  V take(std::uint64_t id) {
+    const V v = std::exchange(vals_[id - base_], V{0});
     while (!vals_.empty() && vals_.front() == 0) {
       vals_.pop_front();
       ++base_;
@@ -180,7 +182,7 @@ class IdWindow {
   [[nodiscard]] std::uint64_t lowest() const noexcept { return base_; }
 
  private:
-  std::deque<std::uint64_t> vals_;  // 0 once taken
+  std::deque<V> vals_;  // 0 once taken
   std::uint64_t base_ = 1;
 };
 
@@ -548,8 +550,8 @@ class ShardedEngine final : public Engine {
   tcp::TrackerStats final_stats_;  // set by finish()
   // Merge thread.
   std::thread merger_;
-  std::vector<IdWindow> ids_;  // by shard: shard's connection id -> id
-  IdWindow done_;              // by id: open connections (lowest() = lowest open id)
+  std::vector<IdWindow<std::uint64_t>> ids_;  // by shard: shard's connection id -> id
+  IdWindow<std::uint8_t> done_;               // by id: 1 while open (lowest() = lowest open id)
   std::vector<std::size_t> pos_;
   std::uint64_t flushed_below_ = 1;
   std::atomic<std::size_t> live_{0};

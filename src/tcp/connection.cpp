@@ -18,7 +18,7 @@ using decode::Segment;
 TcpState derive_state(const Connection& c, Side s) {
   const Endpoint& e = c.at(s);
   const Endpoint& p = c.at(flow::other(s));
-  if (c.rst.seen && !c.rst.undone) return TcpState::Closed;
+  if (c.reset_believed) return TcpState::Closed;
   if (!e.synced) return p.synced && p.sent_bare_syn ? TcpState::Listen : TcpState::Closed;
   if (!p.synced) return TcpState::SynSent;
   if (!e.syn_acked) return TcpState::SynReceived;
@@ -147,7 +147,9 @@ void handle_syn(Connection& c, Side from, const Segment& seg) {
 void handle_rst(Connection& c, Side from, const Segment& seg) {
   Endpoint& e = c.at(from);
   Endpoint& p = c.at(flow::other(from));
-  ++e.rst_count;
+  ConnectionEnd& x = c.ending.need();
+  RstInfo& r = x.rst;
+  ++x.ep[flow::idx(from)].rst_count;
   e.rst_sent = true;
   const bool any_fin = c.ep[0].fin_seen || c.ep[1].fin_seen;
   bool believed = false;
@@ -158,7 +160,7 @@ void handle_rst(Connection& c, Side from, const Segment& seg) {
     believed = seg.has(kAck) && seq_gt(seg.ack, p.isn) &&
                seq_le(seg.ack, p.isn + 1 + c.hs.syn_data_bytes);
     exact = believed;
-    if (believed) c.rst.refused = true;
+    if (believed) r.refused = true;
   } else {
     // The receiver's RCV.NXT is the last ack it sent; if it sent none, the
     // sender's own next sequence number is the best we know.
@@ -183,19 +185,20 @@ void handle_rst(Connection& c, Side from, const Segment& seg) {
     }
   }
   if (any_fin) add_anomaly(c, AnomalyKind::RstAfterFin, from, seg);
-  if (believed && (!c.rst.seen || c.rst.undone)) {
-    c.rst.seen = true;
-    c.rst.undone = false;
-    c.rst.by = from;
-    c.rst.ts = seg.ts;
-    c.rst.frame = seg.index + 1;
-    c.rst.exact = exact;
-    c.rst.in_window = believed;
-    c.rst.sender_state = e.state;
-    c.rst.receiver_state = p.state;
-    if (c.rst.refused) add_anomaly(c, AnomalyKind::Refused, from, seg);
+  if (believed && (!r.seen || r.undone)) {
+    r.seen = true;
+    r.undone = false;
+    c.reset_believed = true;
+    r.by = from;
+    r.ts = seg.ts;
+    r.frame = seg.index + 1;
+    r.exact = exact;
+    r.in_window = believed;
+    r.sender_state = e.state;
+    r.receiver_state = p.state;
+    if (r.refused) add_anomaly(c, AnomalyKind::Refused, from, seg);
   }
-  ++c.rst.count;
+  ++r.count;
 }
 
 void handle_ack(Connection& c, Side from, const Segment& seg, EventKind& ev) {
@@ -221,10 +224,11 @@ void handle_ack(Connection& c, Side from, const Segment& seg, EventKind& ev) {
     }
     if (ev == EventKind::Ack) ev = EventKind::HandshakeAck;
   }
-  if (p.fin_seen && !p.fin_acked && seq_gt(seg.ack, p.fin_seq)) {
+  if (p.fin_seen && !p.fin_acked && seq_gt(seg.ack, c.end_of(flow::other(from)).fin_seq)) {
     p.fin_acked = true;
-    if (!seg.has(kFin) && c.td.first_fin_by == flow::other(from) && !e.fin_seen)
-      c.td.separate_ack = true;
+    Teardown& td = c.ending.need().td;
+    if (!seg.has(kFin) && td.first_fin_by == flow::other(from) && !e.fin_seen)
+      td.separate_ack = true;
     if (ev == EventKind::Ack) ev = EventKind::FinAck;
   }
 }
@@ -232,27 +236,31 @@ void handle_ack(Connection& c, Side from, const Segment& seg, EventKind& ev) {
 void handle_fin(Connection& c, Side from, const Segment& seg, std::uint32_t fin_seq) {
   Endpoint& e = c.at(from);
   Endpoint& p = c.at(flow::other(from));
-  ++e.fin_count;
+  ConnectionEnd& x = c.ending.need();
+  ConnectionEnd::Side& xe = x.ep[flow::idx(from)];
+  const ConnectionEnd::Side& xp = x.ep[flow::idx(flow::other(from))];
+  Teardown& td = x.td;
+  ++xe.fin_count;
   if (!e.fin_seen) {
     e.fin_seen = true;
-    e.fin_seq = fin_seq;
-    const bool acks_peer_fin = p.fin_seen && seg.has(kAck) && seq_gt(seg.ack, p.fin_seq);
+    xe.fin_seq = fin_seq;
+    const bool acks_peer_fin = p.fin_seen && seg.has(kAck) && seq_gt(seg.ack, xp.fin_seq);
     e.fin_active = !p.fin_seen || !acks_peer_fin;
-    if (!c.td.fin_seen) {
-      c.td.fin_seen = true;
-      c.td.first_fin_by = from;
-      c.td.first_fin_ts = seg.ts;
-      c.td.first_fin_frame = seg.index + 1;
+    if (!td.fin_seen) {
+      td.fin_seen = true;
+      td.first_fin_by = from;
+      td.first_fin_ts = seg.ts;
+      td.first_fin_frame = seg.index + 1;
     } else if (!acks_peer_fin) {
-      c.td.fins_crossed = true;
-    } else if (!c.td.separate_ack) {
-      c.td.fin_carried_ack = true;
+      td.fins_crossed = true;
+    } else if (!td.separate_ack) {
+      td.fin_carried_ack = true;
     }
-  } else if (fin_seq == e.fin_seq) {
-    ++c.td.fin_retransmits;
+  } else if (fin_seq == xe.fin_seq) {
+    ++td.fin_retransmits;
     add_anomaly(c, AnomalyKind::FinRetransmit, from, seg, e.seq.rel(fin_seq));
   } else {
-    add_anomaly(c, AnomalyKind::FinSeqChanged, from, seg, e.seq.rel(e.fin_seq),
+    add_anomaly(c, AnomalyKind::FinSeqChanged, from, seg, e.seq.rel(xe.fin_seq),
                 e.seq.rel(fin_seq));
   }
 }
@@ -265,15 +273,20 @@ void handle_data(Connection& c, Side from, const Segment& seg, std::uint32_t dat
   const std::int64_t old_high = e.data.started() ? e.data.high() : begin;
   const std::int64_t again = e.data.add(begin, end);
   e.retransmitted_bytes += static_cast<std::uint64_t>(again);
-  if (e.fin_seen && end > e.seq.rel(e.fin_seq))
-    add_anomaly(c, AnomalyKind::DataAfterFin, from, seg, begin, e.seq.rel(e.fin_seq));
-  if (c.rst.seen && !c.rst.undone) {
+  if (e.fin_seen) {
+    const std::uint32_t fin_seq = c.end_of(from).fin_seq;
+    if (end > e.seq.rel(fin_seq))
+      add_anomaly(c, AnomalyKind::DataAfterFin, from, seg, begin, e.seq.rel(fin_seq));
+  }
+  if (c.reset_believed) {
     add_anomaly(c, AnomalyKind::DataAfterRst, from, seg, begin, end);
   }
   if (p.fin_seen && !e.fin_seen && end > old_high) {
     e.half_close_data = true;
-    e.bytes_after_peer_fin += static_cast<std::uint64_t>(end - std::max(begin, old_high));
-    c.td.last_half_close_data_ts = seg.ts;
+    ConnectionEnd& x = c.ending.need();
+    x.ep[flow::idx(from)].bytes_after_peer_fin +=
+        static_cast<std::uint64_t>(end - std::max(begin, old_high));
+    x.td.last_half_close_data_ts = seg.ts;
   }
 }
 
@@ -326,11 +339,14 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
 
   // An in-window but inexact RST only provokes a challenge ACK (RFC 5961 3.2);
   // traffic from its receiver afterwards shows the connection lived on.
-  if (c.rst.seen && !c.rst.undone && !c.rst.exact && !c.rst.refused && from != c.rst.by &&
-      !rst) {
-    c.rst.undone = true;
-    if (ack && seg.payload_len == 0 && !syn && !fin)
-      add_anomaly(c, AnomalyKind::ChallengeAck, from, seg);
+  if (c.reset_believed && !rst) {
+    RstInfo& r = c.ending.need().rst;
+    if (!r.exact && !r.refused && from != r.by) {
+      r.undone = true;
+      c.reset_believed = false;
+      if (ack && seg.payload_len == 0 && !syn && !fin)
+        add_anomaly(c, AnomalyKind::ChallengeAck, from, seg);
+    }
   }
 
   EventKind ev = EventKind::Ack;
@@ -390,11 +406,11 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
 
   const bool closed = c.ep[0].fin_seen && c.ep[1].fin_seen && c.ep[0].fin_acked &&
                       c.ep[1].fin_acked;
-  const bool reset = c.rst.seen && !c.rst.undone;
+  const bool reset = c.reset_believed;
   if ((closed || reset) && !c.ended) {
     c.ended = true;
-    c.end_reason = reset ? (c.rst.refused ? EndReason::Refused : EndReason::Reset)
-                         : EndReason::Closed;
+    c.end_reason =
+        reset ? (c.rst().refused ? EndReason::Refused : EndReason::Reset) : EndReason::Closed;
   } else if (!closed && !reset && c.ended) {
     c.ended = false;  // a RST turned out to be ignored
   }
@@ -415,7 +431,7 @@ void finalize_connection(Connection& c, EndReason why, core::Timestamp /*now*/) 
   at_end.index = c.last_frame > 0 ? c.last_frame - 1 : 0;
   if (!c.ended) {
     const bool established = c.hs.synack_seen && c.hs.ack_seen;
-    if (c.hs.syn_seen && !established && !(c.rst.seen && !c.rst.undone))
+    if (c.hs.syn_seen && !established && !c.reset_believed)
       add_anomaly(c, AnomalyKind::HandshakeIncomplete, c.client, at_end);
     add_anomaly(c, AnomalyKind::NoClose, c.client, at_end);
     // One side kept sending after the other's last packet and got no reply:
@@ -435,11 +451,11 @@ void finalize_connection(Connection& c, EndReason why, core::Timestamp /*now*/) 
 }
 
 CloseKind close_kind(const Connection& c) {
-  if (c.rst.seen && !c.rst.undone) return c.rst.refused ? CloseKind::Refused : CloseKind::Reset;
+  if (c.reset_believed) return c.rst().refused ? CloseKind::Refused : CloseKind::Reset;
   const bool lo = c.ep[0].fin_seen, hi = c.ep[1].fin_seen;
   if (lo && hi) {
-    if (c.td.fins_crossed) return CloseKind::Simultaneous;
-    if (c.td.fin_carried_ack) return CloseKind::ThreeWay;
+    if (c.td().fins_crossed) return CloseKind::Simultaneous;
+    if (c.td().fin_carried_ack) return CloseKind::ThreeWay;
     return CloseKind::FourWay;
   }
   if (lo || hi) return CloseKind::HalfClose;
@@ -457,6 +473,24 @@ std::uint32_t Connection::count_of(AnomalyKind k) const noexcept {
   for (const AnomalyCount& a : anomaly_counts())
     if (a.kind == k) n += a.count;
   return n;
+}
+
+const Teardown& Connection::td() const noexcept {
+  static const Teardown kNone{};
+  const ConnectionEnd* x = ending.get();
+  return x != nullptr ? x->td : kNone;
+}
+
+const RstInfo& Connection::rst() const noexcept {
+  static const RstInfo kNone{};
+  const ConnectionEnd* x = ending.get();
+  return x != nullptr ? x->rst : kNone;
+}
+
+const ConnectionEnd::Side& Connection::end_of(Side s) const noexcept {
+  static const ConnectionEnd::Side kNone{};
+  const ConnectionEnd* x = ending.get();
+  return x != nullptr ? x->ep[flow::idx(s)] : kNone;
 }
 
 std::span<const Event> Connection::events() const noexcept {

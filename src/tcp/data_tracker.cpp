@@ -8,9 +8,7 @@ namespace tcplife::tcp {
 DataTracker::DataTracker(const DataTracker& o)
     : low_(o.low_),
       high_(o.high_),
-      holes_(o.holes_ ? std::make_unique<std::vector<Range>>(*o.holes_) : nullptr),
-      started_(o.started_),
-      approximate_(o.approximate_) {}
+      holes_(o.holes_ ? std::make_unique<Holes>(*o.holes_) : nullptr) {}
 
 DataTracker& DataTracker::operator=(const DataTracker& o) {
   if (this != &o) *this = DataTracker(o);
@@ -20,30 +18,30 @@ DataTracker& DataTracker::operator=(const DataTracker& o) {
 std::int64_t DataTracker::hole_bytes() const noexcept {
   std::int64_t n = 0;
   if (holes_)
-    for (const Range& h : *holes_) n += h.end - h.begin;
+    for (const Range& h : holes_->ranges) n += h.end - h.begin;
   return n;
 }
 
 bool DataTracker::all_seen(std::int64_t begin, std::int64_t end) const noexcept {
-  if (!started_ || begin < low_ || end > high_) return false;
+  if (!started() || begin < low_ || end > high_) return false;
   if (holes_)
-    for (const Range& h : *holes_)
+    for (const Range& h : holes_->ranges)
       if (h.begin < end && begin < h.end) return false;
   return true;
 }
 
 void DataTracker::add_hole(std::int64_t begin, std::int64_t end) {
-  if (!holes_) holes_ = std::make_unique<std::vector<Range>>();
-  if (holes_->size() < kMaxHoles) {
-    holes_->push_back({begin, end});
+  if (!holes_) holes_ = std::make_unique<Holes>();
+  if (holes_->ranges.size() < kMaxHoles) {
+    holes_->ranges.push_back({begin, end});
   } else {
-    approximate_ = true;  // too many holes at once: this gap is counted as seen
+    holes_->approximate = true;  // too many holes at once: this gap is counted as seen
   }
 }
 
 // Fills the holes [in_begin, in_end) covers; returns the bytes filled.
 std::int64_t DataTracker::fill_holes(std::int64_t in_begin, std::int64_t in_end) {
-  std::vector<Range>& holes = *holes_;
+  std::vector<Range>& holes = holes_->ranges;
   std::int64_t filled = 0;
   std::size_t i = 0;
   while (i < holes.size()) {
@@ -71,7 +69,7 @@ std::int64_t DataTracker::fill_holes(std::int64_t in_begin, std::int64_t in_end)
     } else {
       // No room to split: keep the larger part as the hole; the smaller
       // part's bytes are no longer tracked exactly.
-      approximate_ = true;
+      holes_->approximate = true;
       if (ob - h.begin >= h.end - oe) {
         h.end = ob;
       } else {
@@ -85,8 +83,7 @@ std::int64_t DataTracker::fill_holes(std::int64_t in_begin, std::int64_t in_end)
 
 std::int64_t DataTracker::add(std::int64_t begin, std::int64_t end) {
   if (end <= begin) return 0;
-  if (!started_) {
-    started_ = true;
+  if (!started()) {
     low_ = begin;
     high_ = end;
     return 0;

@@ -118,27 +118,27 @@ std::int64_t Tracker::timeout_of(std::size_t list) const {
 
 Tracker::List Tracker::list_for(const Connection& c) const {
   if (c.ended) return kEnded;
-  if (c.td.fin_seen) return kClosing;
+  if (c.ep[0].fin_seen || c.ep[1].fin_seen) return kClosing;  // Teardown::fin_seen
   const bool est = c.ep[0].state == TcpState::Established && c.ep[1].state == TcpState::Established;
   return est ? kEstablished : kHandshake;
 }
 
 void Tracker::lru_unlink(std::uint32_t id) {
-  LruHook& h = hook(id);
-  if (h.list >= kLists) return;
-  Lru& l = lru_[h.list];
+  auto [h, list] = hook_and_list(id);
+  if (list >= kLists) return;
+  Lru& l = lru_[list];
   if (h.prev != kNil) hook(h.prev).next = h.next; else l.head = h.next;
   if (h.next != kNil) hook(h.next).prev = h.prev; else l.tail = h.prev;
-  if (h.prev == kNil) idle_at_[h.list] = kRecheck;  // a new head
+  if (h.prev == kNil) idle_at_[list] = kRecheck;  // a new head
   h.prev = h.next = kNil;
-  h.list = 0xff;
+  list = 0xff;
 }
 
 void Tracker::lru_push(std::uint32_t id, List which, std::uint64_t stamp) {
-  LruHook& h = hook(id);
+  auto [h, list] = hook_and_list(id);
   Lru& l = lru_[which];
   h.stamp = stamp;
-  h.list = which;
+  list = which;
   h.prev = l.tail;
   h.next = kNil;
   if (l.tail != kNil) hook(l.tail).next = id; else l.head = id;
@@ -167,7 +167,7 @@ std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment
   const std::uint32_t ix = conns_.acquire();
   init_connection(conns_[ix], kp, seg, next_id_++, instance, why);
   done_.push_back(false);
-  table_.insert_or_assign(kp.key, ix);
+  table_.insert_or_assign(kp.key, ix, keys());
   ++live_;
   ++stats_.connections;
   stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, live_);
@@ -185,7 +185,7 @@ std::uint32_t Tracker::create_embryo(const flow::KeyedPacket& kp, const decode::
   e.count = 1;
   done_.push_back(false);
   const std::uint32_t ix = slot | kEmbryo;
-  table_.insert_or_assign(kp.key, ix);
+  table_.insert_or_assign(kp.key, ix, keys());
   ++live_;
   ++stats_.connections;
   stats_.peak_open = std::max<std::uint64_t>(stats_.peak_open, live_);
@@ -235,10 +235,17 @@ std::uint32_t Tracker::promote(std::uint32_t ix) {
   }
   // Take the Embryo's place in its expiry list and in the flow table.
   c.lru = e.lru;
-  if (c.lru.prev != kNil) hook(c.lru.prev).next = cix; else lru_[c.lru.list].head = cix;
-  if (c.lru.prev == kNil && c.lru.list < kLists) idle_at_[c.lru.list] = kRecheck;
-  if (c.lru.next != kNil) hook(c.lru.next).prev = cix; else lru_[c.lru.list].tail = cix;
-  table_.insert_or_assign(e.key, cix);
+  c.lru_list = e.lru_list;
+  if (c.lru.prev != kNil)
+    hook(c.lru.prev).next = cix;
+  else
+    lru_[c.lru_list].head = cix;
+  if (c.lru.prev == kNil && c.lru_list < kLists) idle_at_[c.lru_list] = kRecheck;
+  if (c.lru.next != kNil)
+    hook(c.lru.next).prev = cix;
+  else
+    lru_[c.lru_list].tail = cix;
+  table_.insert_or_assign(e.key, cix, keys());
   embryos_.release(slot);
   return cix;
 }
@@ -247,12 +254,25 @@ LruHook& Tracker::hook(std::uint32_t ix) noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].lru : conns_[ix].lru;
 }
 
+Tracker::HookAndList Tracker::hook_and_list(std::uint32_t ix) noexcept {
+  if (is_embryo(ix)) {
+    Embryo& e = embryos_[ix & ~kEmbryo];
+    return {e.lru, e.lru_list};
+  }
+  Connection& c = conns_[ix];
+  return {c.lru, c.lru_list};
+}
+
 const LruHook& Tracker::hook(std::uint32_t ix) const noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].lru : conns_[ix].lru;
 }
 
 core::Timestamp Tracker::last_ts_of(std::uint32_t ix) const noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].last_ts : conns_[ix].last_ts;
+}
+
+const flow::FlowKey& Tracker::key_of(std::uint32_t ix) const noexcept {
+  return is_embryo(ix) ? embryos_[ix & ~kEmbryo].key : conns_[ix].key;
 }
 
 std::uint64_t Tracker::id_of(std::uint32_t ix) const noexcept {
@@ -275,7 +295,7 @@ void Tracker::emit(std::uint32_t ix, EndReason why) {
   }
   finalize_connection(c, why, now_);
   if (observer_ != nullptr) observer_->on_finish(c);
-  if (table_.find(c.key) == id) table_.erase(c.key);
+  if (table_.find(c.key, keys()) == id) table_.erase(c.key, keys());
   lru_unlink(id);
   ++stats_.emitted;
   sink_.take_connection(std::move(c));
@@ -292,7 +312,7 @@ bool Tracker::should_start_new(const Connection& c, Side from, const decode::Seg
   if (!seg.has(kSyn) || seg.has(kRst)) return false;
   const Endpoint& e = c.at(from);
   const bool any_fin = c.ep[0].fin_seen || c.ep[1].fin_seen;
-  const bool any_rst = c.ep[0].rst_count > 0 || c.ep[1].rst_count > 0;
+  const bool any_rst = c.end_of(Side::Lo).rst_count > 0 || c.end_of(Side::Hi).rst_count > 0;
   const bool synack = seg.has(kAck);
   if ((any_fin || any_rst) && (!synack || !c.at(flow::other(from)).syn_seen || c.ended)) {
     const bool time_wait =
@@ -324,7 +344,7 @@ void Tracker::process(const decode::Segment& seg) {
   advance_time(seg.ts);
   const flow::KeyedPacket kp =
       flow::make_key(seg.src, seg.sport, seg.dst, seg.dport);
-  std::uint32_t id = table_.find(kp.key);
+  std::uint32_t id = table_.find(kp.key, keys());
   if (is_embryo(id)) {
     Embryo& e = embryos_[id & ~kEmbryo];
     if (!absorbs(e, kp.from, seg)) {
@@ -354,7 +374,7 @@ void Tracker::process(const decode::Segment& seg) {
         const Endpoint& ep = c.ep[i];
         base[i] = ep.isn_known ? ep.isn : ep.seq.base();
         std::uint32_t n = ep.seq.base() + static_cast<std::uint32_t>(ep.data.high());
-        if (ep.fin_seen) n = ep.fin_seq + 1;
+        if (ep.fin_seen) n = c.end_of(static_cast<Side>(i)).fin_seq + 1;
         next[i] = n;
       }
       order_ = {EmitPhase::Replace, 0, 0};

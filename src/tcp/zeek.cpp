@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <utility>
 
 #include "tcplife/tcp/zeek_view.hpp"
 
@@ -147,13 +148,15 @@ void update_history(Ctx& x, std::int64_t rel_seq) {
         append(z, x.is_orig(), ch);
       x.e.hist_last_syn = rel_seq;
     } else if (f & kFin) {
-      if (check_history(z, x.is_orig(), kHistFin, 'F') && rel_seq + len != x.e.hist_last_fin)
+      ZeekRare::Endpoint& r = z.rare_ep(x.from);
+      if (check_history(z, x.is_orig(), kHistFin, 'F') && rel_seq + len != r.hist_last_fin)
         append(z, x.is_orig(), 'F');
-      x.e.hist_last_fin = rel_seq + len;
+      r.hist_last_fin = rel_seq + len;
     } else {
-      if (check_history(z, x.is_orig(), kHistRst, 'R') && rel_seq != x.e.hist_last_rst)
+      ZeekRare::Endpoint& r = z.rare_ep(x.from);
+      if (check_history(z, x.is_orig(), kHistRst, 'R') && rel_seq != r.hist_last_rst)
         append(z, x.is_orig(), 'R');
-      x.e.hist_last_rst = rel_seq;
+      r.hist_last_rst = rel_seq;
     }
     return;
   }
@@ -250,7 +253,8 @@ bool state_machine(Ctx& x, std::int64_t base, std::int64_t start_before) {
     case Z::Closed:
       if ((f & kRst) && p.state != Z::Closed) {
         set_state(e, Z::Reset);
-        if (e.did_close) x.z.delete_at = x.seg.ts.ns + kCloseDelay;  // Zeek's ResetTimer
+        if (e.did_close)
+          x.z.rare.need().delete_at = x.seg.ts.ns + kCloseDelay;  // Zeek's ResetTimer
         return !e.did_close;
       }
       return false;
@@ -267,8 +271,10 @@ bool clean(const ZeekEndpoint& x) {
 // The reassembler's AckReceived: holes the ACK covers are content gaps.
 void ack_received(Ctx& x, std::int64_t rel_ack) {
   ZeekEndpoint& p = x.p;  // the acknowledged data is the peer's
+  const Side peer = flow::other(x.from);
   std::int64_t up = rel_ack;
-  if (p.fin_cnt > 0 && up >= p.fin_seq) up = p.fin_seq - 1;
+  const ZeekRare::Endpoint* pr = std::as_const(x.z).find_rare(peer);
+  if (pr != nullptr && pr->fin_cnt > 0 && up >= pr->fin_seq) up = pr->fin_seq - 1;
   if (up <= p.trim) return;
   if (up > p.reassem && !(up <= 2 && x.z.is_partial)) {
     // Walk [reassem, up): whatever p's data did not cover is a gap.
@@ -318,8 +324,9 @@ void ack_received(Ctx& x, std::int64_t rel_ack) {
       }
       const std::int64_t gap = hole_end - pos;
       if (gap > 0 && clean(p) && clean(x.e)) {
-        scaled(x.z, flow::other(x.from) == x.z.orig, p.cnt_g, p.thr_g, 'G');
-        p.missed += static_cast<std::uint64_t>(gap);
+        ZeekRare::Endpoint& r = x.z.rare_ep(peer);
+        scaled(x.z, peer == x.z.orig, r.cnt_g, r.thr_g, 'G');
+        r.missed += static_cast<std::uint64_t>(gap);
       }
       pos = hole_end;
     }
@@ -334,12 +341,13 @@ void ack_received(Ctx& x, std::int64_t rel_ack) {
 void connection_closed(ZeekShadow& z, ZeekEndpoint& e, const ZeekEndpoint& p) {
   e.did_close = true;
   const bool complete = e.state == Z::Reset || p.did_close || p.state == Z::Inactive;
+  ZeekRare& r = z.rare.need();
   if (complete) {
-    z.delete_at = z.last_time.ns + kCloseDelay;
+    r.delete_at = z.last_time.ns + kCloseDelay;
   } else if (e.prev_state == Z::Inactive) {
-    z.partial_close_at = z.last_time.ns + kPartialCloseDelay;
-  } else if (z.expire_at == 0) {
-    z.expire_at = z.last_time.ns + kSessionTimer;
+    r.partial_close_at = z.last_time.ns + kPartialCloseDelay;
+  } else if (r.expire_at == 0) {
+    r.expire_at = z.last_time.ns + kSessionTimer;
   }
 }
 
@@ -357,7 +365,10 @@ bool timers_expired(ZeekShadow& z, std::int64_t now) {
                                                                            : kInactivity;
     std::int64_t t = z.last_packet.ns + idle;
     int which = 0;
-    const std::int64_t armed[] = {z.attempt_at, z.delete_at, z.partial_close_at, z.expire_at};
+    ZeekRare* rare = z.rare.get();  // which > 1 below: rare is set
+    const std::int64_t armed[] = {z.attempt_at, rare != nullptr ? rare->delete_at : 0,
+                                  rare != nullptr ? rare->partial_close_at : 0,
+                                  rare != nullptr ? rare->expire_at : 0};
     for (int i = 0; i < 4; ++i) {
       if (armed[i] != 0 && armed[i] < t) {
         t = armed[i];
@@ -376,21 +387,21 @@ bool timers_expired(ZeekShadow& z, std::int64_t now) {
       case 2:  // close or reset delay
         return true;
       case 3: {  // partial close: removed unless both sides have closed meanwhile
-        z.partial_close_at = 0;
+        rare->partial_close_at = 0;
         const bool both_closed = (o.state == Z::Reset || o.did_close) &&
                                  (r.state == Z::Reset || r.did_close);
         if (!both_closed) return true;
         break;
       }
       default: {  // expire: no activity for the linger time after a close
-        z.expire_at = 0;
+        rare->expire_at = 0;
         const bool some_closed = o.did_close || r.did_close;
         const bool terminated = (o.did_close && r.did_close) || o.state == Z::Reset ||
                                 r.state == Z::Reset || o.state == Z::Inactive ||
                                 r.state == Z::Inactive;
         if (z.last_time.ns + kLinger < t && some_closed && terminated) return true;
         if (o.state == Z::Inactive && r.state == Z::Inactive) return true;
-        z.expire_at = t + kSessionTimer;
+        rare->expire_at = t + kSessionTimer;
         break;
       }
     }
@@ -416,7 +427,8 @@ void process_shadow(ZeekShadow& z, Side from, const decode::Segment& seg) {
   Ctx x{z, from, seg, e, p};
 
   if (seg.checksum == decode::Checksum::Bad) {
-    scaled(z, x.is_orig(), e.cnt_c, e.thr_c, 'C');
+    ZeekRare::Endpoint& r = z.rare_ep(from);
+    scaled(z, x.is_orig(), r.cnt_c, r.thr_c, 'C');
     return;
   }
   if (!e.seen) {
@@ -442,14 +454,17 @@ void process_shadow(ZeekShadow& z, Side from, const decode::Segment& seg) {
 
   update_history(x, rel_seq);
   // update_window: a zero window, unless RST, the peer closed or we reset
-  if (seg.window == 0 && !rst && p.state != Z::Closed && e.state != Z::Reset)
-    scaled(z, x.is_orig(), e.cnt_w, e.thr_w, 'W');
+  if (seg.window == 0 && !rst && p.state != Z::Closed && e.state != Z::Reset) {
+    ZeekRare::Endpoint& r = z.rare_ep(from);
+    scaled(z, x.is_orig(), r.cnt_w, r.thr_w, 'W');
+  }
   if (!(z.ep[0].did_close && z.ep[1].did_close)) z.last_time = seg.ts;
   if (fin) {
-    ++e.fin_cnt;
-    e.fin_seq = rel_seq + seg_len;
+    ZeekRare::Endpoint& r = z.rare_ep(from);
+    ++r.fin_cnt;
+    r.fin_seq = rel_seq + seg_len;
   }
-  if (rst) ++e.rst_cnt;
+  if (rst) ++z.rare_ep(from).rst_cnt;
   std::int64_t rel_ack = 0;
   if (ack) {
     if (p.state == Z::Inactive) {
@@ -526,7 +541,8 @@ std::uint64_t zeek_size(const ZeekShadow& z, Side s) {
     return 0;
   std::int64_t size = std::max(e.last, e.ack) - e.start;
   if (size != 0) --size;
-  if (e.fin_cnt > 0 && size != 0) --size;
+  const ZeekRare::Endpoint* er = z.find_rare(s);
+  if (er != nullptr && er->fin_cnt > 0 && size != 0) --size;
   return size > 0 ? static_cast<std::uint64_t>(size) : 0;
 }
 

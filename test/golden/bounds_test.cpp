@@ -65,7 +65,7 @@ class Collector final : public tcp::ConnectionSink {
  public:
   void on_connection(const tcp::Connection& c) override {
     ++count;
-    if (c.rst.refused) ++refused;
+    if (c.rst().refused) ++refused;
     events_max = std::max(events_max, c.events().size());
     anomalies_max = std::max(anomalies_max, c.anomalies().size());
     if (keep_json) {

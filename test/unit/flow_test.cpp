@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-#include <catch2/catch.hpp>
 #include <arpa/inet.h>
 
+#include <catch2/catch.hpp>
 #include <random>
 #include <unordered_map>
+#include <vector>
 
 #include "tcplife/core/ip_addr.hpp"
 #include "tcplife/flow/flow_table.hpp"
@@ -52,6 +53,10 @@ TEST_CASE("flow: IPv4 and IPv6 keys never collide as equal", "[flow]") {
 TEST_CASE("flow: table agrees with std::unordered_map under random insert/erase churn",
           "[flow]") {
   flow::FlowTable t(16);
+  // The table keeps only hash bits: it reads the key of id n + 7 here.
+  std::vector<flow::FlowKey> keys;
+  for (std::uint32_t n = 0; n < 5000; ++n) keys.push_back(key_n(n));
+  const auto key_of = [&](flow::ConnId id) -> const flow::FlowKey& { return keys[id - 7]; };
   std::unordered_map<std::uint32_t, flow::ConnId> ref;
   std::mt19937 rng(42);  // deterministic
   for (int i = 0; i < 200000; ++i) {
@@ -60,26 +65,29 @@ TEST_CASE("flow: table agrees with std::unordered_map under random insert/erase 
     switch (rng() % 3) {
       case 0:
       case 1:
-        t.insert_or_assign(k, n + 7);
+        t.insert_or_assign(k, n + 7, key_of);
         ref[n] = n + 7;
         break;
       default:
-        CHECK(t.erase(k) == (ref.erase(n) == 1));
+        CHECK(t.erase(k, key_of) == (ref.erase(n) == 1));
     }
   }
   REQUIRE(t.size() == ref.size());
   for (std::uint32_t n = 0; n < 5000; ++n) {
     const auto it = ref.find(n);
-    CHECK(t.find(key_n(n)) == (it == ref.end() ? flow::kNoConn : it->second));
+    CHECK(t.find(key_n(n), key_of) == (it == ref.end() ? flow::kNoConn : it->second));
   }
 }
 
 TEST_CASE("flow: table grows and keeps every entry", "[flow]") {
   flow::FlowTable t(16);
-  for (std::uint32_t n = 0; n < 10000; ++n) t.insert_or_assign(key_n(n), n);
+  std::vector<flow::FlowKey> keys;
+  for (std::uint32_t n = 0; n < 10000; ++n) keys.push_back(key_n(n));
+  const auto key_of = [&](flow::ConnId id) -> const flow::FlowKey& { return keys[id]; };
+  for (std::uint32_t n = 0; n < 10000; ++n) t.insert_or_assign(key_n(n), n, key_of);
   CHECK(t.size() == 10000);
   CHECK(t.capacity() >= 20000);
-  for (std::uint32_t n = 0; n < 10000; ++n) REQUIRE(t.find(key_n(n)) == n);
+  for (std::uint32_t n = 0; n < 10000; ++n) REQUIRE(t.find(key_n(n), key_of) == n);
 }
 
 TEST_CASE("flow: the canonical side is the lower address in byte order, then the lower port",

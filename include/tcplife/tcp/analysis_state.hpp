@@ -38,13 +38,15 @@ inline constexpr std::uint8_t kHsSyn = 0x80;   // hs_us is a pure SYN (not a SYN
 }  // namespace seg_flag
 
 // One endpoint as a sender of segments (and of the ACKs/windows it returns).
+// The time and raw window of this side's latest segment (Wireshark's
+// "lastacktime" and window) are the engine's Endpoint::last_ts and
+// last_window: the analyzer sees each segment just before the engine.
 // Sequence fields are raw 32-bit numbers; times are either nanoseconds or
 // 32-bit microsecond clocks compared modulo 2^32 (differences < 71 minutes).
 struct SegAnalysisEndpoint {
   // Wireshark's per-direction sequence state (tcp_analyze_seq_info). 0 means
   // "not set" for nextseq/lastack/maxseqtobeacked, exactly as in Wireshark.
   std::int64_t nextseq_ts_ns = 0;     // when nextseq last advanced
-  std::int64_t last_ts_ns = 0;        // this side's latest segment ("lastacktime")
   std::uint32_t nextseq = 0;          // highest seq + len (+1 for SYN/FIN) sent
   std::uint32_t nextseq_begin = 0;    // first seq of the segment that set nextseq
   std::uint32_t nextseq_frame = 0;    // its frame
@@ -68,7 +70,6 @@ struct SegAnalysisEndpoint {
   RttStats rtt;               // data sent by this side -> the peer's covering ACK
   RttStats ts_rtt;            // TSval sent by this side -> the peer's first echo
 
-  std::uint16_t window = 0;        // raw window field of this side's latest segment
   std::uint16_t last_classes = 0;  // class bits of this side's latest segment (kLast*)
   std::uint16_t nextseq_ipid = 0;  // IPv4 ID of the segment that set nextseq
   std::int16_t dupacks = 0;        // Wireshark's dupacknum (-1: neutralised by ACKed-unseen)
@@ -78,6 +79,6 @@ struct SegAnalysisEndpoint {
   std::uint32_t resent_bytes = 0;  // payload classed (fast/spurious) retransmission; saturates
 };
 
-static_assert(sizeof(SegAnalysisEndpoint) <= 160, "per-endpoint analysis state must stay small");
+static_assert(sizeof(SegAnalysisEndpoint) <= 152, "per-endpoint analysis state must stay small");
 
 }  // namespace tcplife::tcp

@@ -86,8 +86,9 @@ struct Anomaly {
 
 // Sequence-space bookkeeping of the data one endpoint sent. Offsets are
 // relative to the first data byte (ISN + 1); SYN is at -1. Holes (ranges not
-// captured below the highest byte seen) live in a vector allocated only when
-// a gap appears, so a connection without loss costs 8 bytes for them.
+// captured below the highest byte seen) live in a block allocated only when
+// a gap appears, so a connection without loss costs 8 bytes for them. 24
+// bytes in all: "started" is high > low (add() never records an empty range).
 class DataTracker {
  public:
   static constexpr std::size_t kMaxHoles = 64;
@@ -106,21 +107,23 @@ class DataTracker {
   std::int64_t add(std::int64_t begin, std::int64_t end);
   [[nodiscard]] std::int64_t high() const noexcept { return high_; }
   [[nodiscard]] std::int64_t low() const noexcept { return low_; }
-  [[nodiscard]] bool started() const noexcept { return started_; }
+  [[nodiscard]] bool started() const noexcept { return high_ > low_; }
   [[nodiscard]] std::int64_t hole_bytes() const noexcept;
-  [[nodiscard]] bool approximate() const noexcept { return approximate_; }
+  [[nodiscard]] bool approximate() const noexcept { return holes_ && holes_->approximate; }
   // True if [begin, end) lies entirely in ranges already seen.
   [[nodiscard]] bool all_seen(std::int64_t begin, std::int64_t end) const noexcept;
 
  private:
+  struct Holes {
+    std::vector<Range> ranges;  // unordered; at most kMaxHoles
+    bool approximate = false;   // some gap was not tracked exactly (too many holes)
+  };
   void add_hole(std::int64_t begin, std::int64_t end);
   std::int64_t fill_holes(std::int64_t in_begin, std::int64_t in_end);
 
   std::int64_t low_ = 0;
   std::int64_t high_ = 0;
-  std::unique_ptr<std::vector<Range>> holes_;  // unordered; at most kMaxHoles; null: none yet
-  bool started_ = false;
-  bool approximate_ = false;
+  std::unique_ptr<Holes> holes_;  // null: no hole yet
 };
 
 struct EndpointOptions {
@@ -141,8 +144,7 @@ struct Endpoint {
   SeqSpace seq;                 // base = ISN + 1 (first data byte)
   DataTracker data;
 
-  std::int64_t max_ack_rel = 0; // highest ack sent, relative to the peer's data space
-  std::uint64_t bytes_after_peer_fin = 0;
+  std::int64_t max_ack_rel = 0;  // highest ack sent, relative to the peer's data space
   std::uint64_t packets = 0;
   core::Timestamp unanswered_since; // time of the first packet since the peer's last
   core::Timestamp last_ts;          // this side's last packet
@@ -153,11 +155,8 @@ struct Endpoint {
   std::uint32_t isn = 0;
   std::uint32_t last_ack = 0;   // last ack value sent
   std::uint32_t last_window_scaled = 0;
-  std::uint32_t fin_seq = 0;    // sequence number of the FIN
   std::uint32_t unanswered = 0; // packets sent since the peer's last packet
   std::uint32_t syn_count = 0;
-  std::uint32_t fin_count = 0;
-  std::uint32_t rst_count = 0;
 
   std::uint16_t last_window = 0;  // raw window field last sent
   EndpointOptions opts;
@@ -220,30 +219,72 @@ struct Teardown {
   bool separate_ack : 1 = false;    // the first FIN was acknowledged by a pure ACK before the second FIN
 };
 
+// A part allocated on first use that is copied with its owner (a
+// unique_ptr that copies deeply). Reading an absent part reads nullptr.
+template <class T>
+class LazyPart {
+ public:
+  LazyPart() = default;
+  LazyPart(const LazyPart& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  LazyPart& operator=(const LazyPart& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  LazyPart(LazyPart&&) noexcept = default;
+  LazyPart& operator=(LazyPart&&) noexcept = default;
+  ~LazyPart() = default;
+
+  [[nodiscard]] const T* get() const noexcept { return p_.get(); }
+  [[nodiscard]] T* get() noexcept { return p_.get(); }
+  T& need() {
+    if (!p_) p_ = std::make_unique<T>();
+    return *p_;
+  }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
 // Zeek's view of one endpoint (TCP_Endpoint): its own sequence bookkeeping,
 // kept apart from tcplife's because Zeek's rules differ in places (fake ISN
 // for partial connections, RST acks not trusted, ...). Sequence values are
-// unwrapped 64-bit numbers in this endpoint's own space.
+// unwrapped 64-bit numbers in this endpoint's own space. What only a FIN, a
+// RST, a content gap, a zero window or a bad checksum sets is in ZeekRare.
 struct ZeekEndpoint {
   SeqSpace space;               // unwraps this endpoint's sequence numbers
   std::int64_t start = 0, last = 0, ack = 0;
-  std::int64_t fin_seq = 0;     // relative
-  std::int64_t hist_last_syn = 0, hist_last_fin = 0, hist_last_rst = 0;
+  std::int64_t hist_last_syn = 0;
   std::int64_t reassem = 1, trim = 1;  // relative: contiguous point and ack trim
   DataTracker data;             // payload Zeek's reassembler received (relative)
   std::uint64_t pkts = 0, ip_bytes = 0;
-  std::uint64_t missed = 0;     // content gaps in this endpoint's data (bytes)
-  std::uint32_t fin_cnt = 0, rst_cnt = 0;
-  // Zeek's log-scale history letters (C, G, T, W): the count, and the next
-  // count that appends the letter as a power of ten (10 stands for 2^32 - 1).
-  std::uint32_t cnt_c = 0, cnt_g = 0, cnt_t = 0, cnt_w = 0;
-  std::uint8_t thr_c = 0, thr_g = 0, thr_t = 0, thr_w = 0;
+  // Zeek's log-scale history letter T (retransmissions): the count, and the
+  // next count that appends the letter as a power of ten (10 stands for
+  // 2^32 - 1). C, G and W are counted the same way in ZeekRare.
+  std::uint32_t cnt_t = 0;
+  std::uint8_t thr_t = 0;
   ZeekState state = ZeekState::Inactive;
   ZeekState prev_state = ZeekState::Inactive;
   bool did_close : 1 = false;
   bool anchored : 1 = false;        // `space` has a reference point
   bool first_was_syn : 1 = false;   // its first packet carried SYN (for is_partial)
   bool seen : 1 = false;
+};
+
+// The part of Zeek's view a connection needs only once it sends a FIN or a
+// RST, misses content, closes its window or fails a checksum (out of line:
+// an open connection without trouble has none).
+struct ZeekRare {
+  struct Endpoint {
+    std::int64_t fin_seq = 0;  // relative
+    std::int64_t hist_last_fin = 0, hist_last_rst = 0;
+    std::uint64_t missed = 0;  // content gaps in this endpoint's data (bytes)
+    std::uint32_t fin_cnt = 0, rst_cnt = 0;
+    std::uint32_t cnt_c = 0, cnt_g = 0, cnt_w = 0;  // as ZeekEndpoint::cnt_t
+    std::uint8_t thr_c = 0, thr_g = 0, thr_w = 0;
+  };
+  // Zeek's timers that end a connection (network time, ns; 0 = not armed).
+  std::int64_t delete_at = 0, partial_close_at = 0, expire_at = 0;
+  std::array<Endpoint, 2> ep{};  // by key side
 };
 
 // Zeek's history letters of one conn.log row, at most kCapacity: up to 15
@@ -281,8 +322,8 @@ class ZeekHistory {
 };
 
 struct ZeekShadow {
-  // Zeek's timers that end a connection (network time, ns; 0 = not armed).
-  std::int64_t attempt_at = 0, delete_at = 0, partial_close_at = 0, expire_at = 0;
+  // Zeek's attempt timer (network time, ns; 0 = not armed); the others are in `rare`.
+  std::int64_t attempt_at = 0;
   core::Timestamp last_packet;
   core::Timestamp start_time, last_time;
   ZeekHistory history;          // at most Connection::kMaxHistory letters
@@ -291,7 +332,30 @@ struct ZeekShadow {
   bool created = false;
   bool attempt_armed_once = false;
   bool is_partial = false;
+  LazyPart<ZeekRare> rare;
   std::array<ZeekEndpoint, 2> ep{};
+
+  // The rare part of endpoint s, or nullptr if none was needed yet.
+  [[nodiscard]] const ZeekRare::Endpoint* find_rare(Side s) const noexcept {
+    const ZeekRare* r = rare.get();
+    return r != nullptr ? &r->ep[flow::idx(s)] : nullptr;
+  }
+  // The same, allocated if need be.
+  ZeekRare::Endpoint& rare_ep(Side s) { return rare.need().ep[flow::idx(s)]; }
+};
+
+// What a connection needs only once a FIN or a RST is seen, out of line
+// (Connection::ending): an open connection has none.
+struct ConnectionEnd {
+  struct Side {
+    std::uint64_t bytes_after_peer_fin = 0;
+    std::uint32_t fin_seq = 0;  // sequence number of the FIN (Endpoint::fin_seen)
+    std::uint32_t fin_count = 0;
+    std::uint32_t rst_count = 0;
+  };
+  Teardown td;
+  RstInfo rst;
+  std::array<Side, 2> ep{};  // by key side
 };
 
 struct AnomalyCount {
@@ -330,10 +394,11 @@ struct AnomalyLog {
 };
 
 // A place in one of the tracker's expiry lists (indexes into its stores).
+// Which list is a byte of the owner (Connection::lru_list), where it fills
+// padding: 16 bytes here, not 24.
 struct LruHook {
   std::uint64_t stamp = 0;  // index of the packet that last pushed it to its list's tail
   std::uint32_t prev = 0xffffffffu, next = 0xffffffffu;
-  std::uint8_t list = 0xff;  // 0xff: in no list
 };
 
 // One connection instance on a 4-tuple. Owned by value in the ConnectionStore.
@@ -352,8 +417,6 @@ struct Connection {
   std::array<Endpoint, 2> ep{};    // by key side
 
   Handshake hs;
-  Teardown td;
-  RstInfo rst;
   std::uint16_t vlan = decode::kNoVlan;
   NewInstanceReason new_reason = NewInstanceReason::First;
   Side client = Side::Lo;
@@ -362,9 +425,12 @@ struct Connection {
   bool roles_guessed : 1 = false;
   bool ended : 1 = false;          // closed, reset or refused: lingers until emitted
   bool keep_events : 1 = true;     // record the timeline (off unless an output shows it)
+  bool reset_believed : 1 = false;  // rst().seen && !rst().undone, kept here for the packet path
+  std::uint8_t lru_list = 0xff;     // the expiry list `lru` is in (0xff: none)
 
   std::unique_ptr<AnomalyLog> anomaly_log;  // null: no anomaly yet
   std::unique_ptr<ConnectionCold> cold;     // null: none of it needed yet
+  LazyPart<ConnectionEnd> ending;           // null: no FIN or RST yet
   ZeekShadow zk;                    // Zeek's view of the whole connection (conn_state, history)
   std::array<SegAnalysisEndpoint, 2> analysis{};  // per-segment analysis state, by key side
 
@@ -374,6 +440,10 @@ struct Connection {
   [[nodiscard]] Side server() const noexcept { return flow::other(client); }
   [[nodiscard]] Endpoint& at(Side s) noexcept { return ep[flow::idx(s)]; }
   [[nodiscard]] const Endpoint& at(Side s) const noexcept { return ep[flow::idx(s)]; }
+  // The FIN and RST parts (Connection::ending); all zero before any FIN or RST.
+  [[nodiscard]] const Teardown& td() const noexcept;
+  [[nodiscard]] const RstInfo& rst() const noexcept;
+  [[nodiscard]] const ConnectionEnd::Side& end_of(Side s) const noexcept;
   // Read access to the out-of-line parts; empty (or zero) when not allocated.
   [[nodiscard]] std::span<const Event> events() const noexcept;
   [[nodiscard]] std::uint32_t events_dropped() const noexcept;

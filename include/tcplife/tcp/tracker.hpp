@@ -59,6 +59,7 @@ struct Embryo {
   std::uint64_t id = 0;
   core::Timestamp last_ts;
   LruHook lru;
+  std::uint8_t lru_list = 0xff;  // as Connection::lru_list
   std::uint8_t count = 0;
   std::array<EmbryoSegment, kMaxSegments> segs{};
 };
@@ -204,9 +205,19 @@ class Tracker {
   void evict_if_needed(std::uint32_t keep);
   void emit(std::uint32_t ix, EndReason why);
   LruHook& hook(std::uint32_t ix) noexcept;
+  struct HookAndList {
+    LruHook& hook;
+    std::uint8_t& list;  // the expiry list it is in (0xff: none)
+  };
+  HookAndList hook_and_list(std::uint32_t ix) noexcept;
   [[nodiscard]] const LruHook& hook(std::uint32_t ix) const noexcept;
   [[nodiscard]] core::Timestamp last_ts_of(std::uint32_t ix) const noexcept;
   [[nodiscard]] std::uint64_t id_of(std::uint32_t ix) const noexcept;
+  // The 4-tuple of a slot (Connection or Embryo); the flow table reads keys here.
+  [[nodiscard]] const flow::FlowKey& key_of(std::uint32_t ix) const noexcept;
+  [[nodiscard]] auto keys() const noexcept {
+    return [this](std::uint32_t ix) -> const flow::FlowKey& { return key_of(ix); };
+  }
   [[nodiscard]] EndReason end_reason_of(std::uint32_t ix, EndReason if_open) const noexcept;
   void collect_open();
   void lru_unlink(std::uint32_t id);
