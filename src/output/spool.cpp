@@ -23,9 +23,14 @@ char* RecordSpool::place(std::size_t len, std::uint32_t& block, std::uint64_t& w
     current_ = free_blocks_.back();
     free_blocks_.pop_back();
     Block& b = blocks_[current_];
-    b.cap = std::max(kBlock, len);
-    b.data = std::make_unique_for_overwrite<char[]>(b.cap);
+    // A freed block keeps its memory for the next (fresh pages cost a fault
+    // each); only an oversized record's block is given back.
+    if (!b.data || b.cap < std::max(kBlock, len)) {
+      b.cap = std::max(kBlock, len);
+      b.data = core::huge_buffer(b.cap);
+    }
     b.used = b.live = 0;
+    b.taken = true;
     in_memory_ += b.cap;
   }
   Block& b = blocks_[current_];
@@ -36,12 +41,18 @@ char* RecordSpool::place(std::size_t len, std::uint32_t& block, std::uint64_t& w
   return b.data.get() + where;
 }
 
-// Frees a block whose records are all gone (drained or spilled).
+// Frees a block whose records are all gone (drained or spilled). A block of
+// kBlock bytes keeps its memory for place(): the spool never holds more than
+// the budget and one block, reused or not.
 void RecordSpool::release(std::uint32_t block) {
   Block& b = blocks_[block];
   in_memory_ -= b.cap;
-  b.data.reset();
-  b.cap = b.used = b.live = 0;
+  if (b.cap != kBlock) {
+    b.data.reset();
+    b.cap = 0;
+  }
+  b.used = b.live = 0;
+  b.taken = false;
   free_blocks_.push_back(block);
   if (block == current_) current_ = kInFile;
 }
@@ -141,7 +152,7 @@ void RecordSpool::spill() {
     unflushed_ = true;
   }
   for (std::uint32_t i = 0; i < blocks_.size(); ++i)
-    if (blocks_[i].data) release(i);
+    if (blocks_[i].taken) release(i);
 }
 
 }  // namespace tcplife::output

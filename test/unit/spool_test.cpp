@@ -50,11 +50,11 @@ TEST_CASE("spool: records come back in id order, whole, from memory and from the
 }
 
 TEST_CASE("spool: large records, block boundaries and budgets between blocks", "[output][memory]") {
-  // Sizes around the 1 MiB block: records that fill a block, straddle none,
+  // Sizes around the 2 MiB block: records that fill a block, straddle none,
   // exceed it; budgets that spill after a few blocks or never.
-  const std::vector<std::size_t> sizes = {10, 1u << 19, (1u << 20) - 7, 1u << 20, (1u << 20) + 1,
-                                          3, 1u << 21, 700000, 1};
-  for (std::size_t budget : {std::size_t{1} << 30, std::size_t{5} << 20, std::size_t{0}}) {
+  const std::vector<std::size_t> sizes = {10, 1u << 20, (2u << 20) - 7, 2u << 20, (2u << 20) + 1,
+                                          3, 4u << 20, 1400000, 1};
+  for (std::size_t budget : {std::size_t{1} << 30, std::size_t{9} << 20, std::size_t{0}}) {
     INFO("budget " << budget);
     RecordSpool spool(budget);
     auto text_of = [&](std::uint64_t id) {
@@ -95,4 +95,30 @@ TEST_CASE("spool: large records, block boundaries and budgets between blocks", "
     REQUIRE(all.size() == ids.size());
     for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i] == i);
   }
+}
+
+TEST_CASE("spool: drained blocks are reused, memory stays within the budget and a block",
+          "[output][memory]") {
+  // Many rounds of records that wait and are drained: the blocks' memory is
+  // kept for reuse, never more than the budget plus the block being filled.
+  constexpr std::size_t kBudget = std::size_t{8} << 20;
+  RecordSpool spool(kBudget);
+  const std::string text(3000, 'r');
+  std::uint64_t id = 0, drained = 0;
+  std::size_t peak = 0;
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 2000; ++i) spool.put(id++, text);  // 6 MB a round, under the budget
+    peak = std::max(peak, spool.held());
+    spool.drain_below(id, [&](std::string_view t) { drained += t.size() == text.size(); }, "lost");
+  }
+  CHECK(drained == id);
+  CHECK(spool.empty());
+  CHECK(peak <= kBudget + (std::size_t{2} << 20));
+  // Kept for the next records, not given back and faulted in again.
+  CHECK(spool.held() == peak);
+  // A spill gives the file the records and keeps the blocks too.
+  for (int i = 0; i < 4000; ++i) spool.put(id++, text);  // 12 MB: spills
+  CHECK(spool.held() <= kBudget + (std::size_t{2} << 20));
+  spool.drain_below(id, [&](std::string_view t) { drained += t == text; }, "lost");
+  CHECK(drained == id);
 }

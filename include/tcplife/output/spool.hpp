@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tcplife/core/huge_buffer.hpp"
+
 namespace tcplife::output {
 
 // Finished records (their output text) waiting to be written in id order.
@@ -17,7 +19,8 @@ namespace tcplife::output {
 // the sinks that print in first-packet order (the JSON document, the text
 // table) bounded by the connections open at once, not by the capture.
 //
-// Texts are copied into 1 MiB blocks (no allocation per record) and indexed
+// Texts are copied into 2 MiB blocks (no allocation per record; huge pages
+// where the kernel has them, and kept for reuse once drained) and indexed
 // by a binary heap on id (no node per record): the JSON document puts one
 // record per connection through here.
 class RecordSpool {
@@ -34,6 +37,12 @@ class RecordSpool {
   void drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
                    std::string_view lost);
   [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
+  // Bytes of block memory held, in use or kept for reuse.
+  [[nodiscard]] std::size_t held() const noexcept {
+    std::size_t n = 0;
+    for (const Block& b : blocks_) n += b.data ? b.cap : 0;
+    return n;
+  }
 
  private:
   static constexpr std::uint32_t kInFile = 0xffffffff;  // Entry::block of a spilled record
@@ -44,9 +53,10 @@ class RecordSpool {
     std::uint32_t block;  // index in blocks_, or kInFile
   };
   struct Block {
-    std::unique_ptr<char[]> data;  // null once freed
+    core::HugeBuffer data;  // kept when freed if it is kBlock bytes
     std::size_t cap = 0, used = 0;
     std::size_t live = 0;  // records in it not yet drained
+    bool taken = false;    // holding records (else in free_blocks_)
   };
   static bool later(const Entry& a, const Entry& b) noexcept { return a.id > b.id; }
   char* place(std::size_t len, std::uint32_t& block, std::uint64_t& where);
@@ -68,7 +78,7 @@ class RecordSpool {
   std::array<Window, kWindows> windows_{};
   std::uint64_t window_clock_ = 0;
 
-  static constexpr std::size_t kBlock = std::size_t{1} << 20;
+  static constexpr std::size_t kBlock = core::kHugePage;
   static constexpr std::size_t kFileBuffer = std::size_t{1} << 20;
   std::size_t budget_;
   std::vector<Entry> heap_;  // min-heap on id
