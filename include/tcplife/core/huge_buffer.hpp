@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <type_traits>
+#include <utility>
 
 namespace tcplife::core {
 
@@ -26,5 +28,45 @@ inline HugeBuffer huge_buffer(std::size_t n) {
   static_cast<void>(::madvise(p, len, MADV_HUGEPAGE));  // advice only
   return HugeBuffer(static_cast<char*>(p));
 }
+
+// A fixed array of n value-initialised T in a huge_buffer.
+template <class T>
+class HugeArray {
+  static_assert(alignof(T) <= kHugePage);
+
+ public:
+  HugeArray() = default;
+  explicit HugeArray(std::size_t n) : buf_(huge_buffer(n * sizeof(T))) {
+    std::uninitialized_value_construct_n(data(), n);
+    n_ = n;
+  }
+  HugeArray(HugeArray&& o) noexcept : buf_(std::move(o.buf_)), n_(std::exchange(o.n_, 0)) {}
+  HugeArray& operator=(HugeArray&& o) noexcept {
+    if (this != &o) {
+      destroy();
+      buf_ = std::move(o.buf_);
+      n_ = std::exchange(o.n_, 0);
+    }
+    return *this;
+  }
+  ~HugeArray() { destroy(); }
+
+  [[nodiscard]] T* data() noexcept { return std::launder(reinterpret_cast<T*>(buf_.get())); }
+  [[nodiscard]] const T* data() const noexcept {
+    return std::launder(reinterpret_cast<const T*>(buf_.get()));
+  }
+  [[nodiscard]] T& operator[](std::size_t i) noexcept { return data()[i]; }
+  [[nodiscard]] const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+  [[nodiscard]] std::size_t size() const noexcept { return n_; }
+
+ private:
+  void destroy() noexcept {
+    if constexpr (!std::is_trivially_destructible_v<T>)
+      if (buf_) std::destroy_n(data(), n_);
+    n_ = 0;
+  }
+  HugeBuffer buf_;
+  std::size_t n_ = 0;
+};
 
 }  // namespace tcplife::core

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "tcplife/core/huge_buffer.hpp"
 #include "tcplife/decode/segment.hpp"
 #include "tcplife/flow/flow_table.hpp"
 #include "tcplife/tcp/connection.hpp"
@@ -65,11 +67,13 @@ struct Embryo {
 };
 
 // Slots in fixed-size chunks: growing never moves an element (no doubling
-// copies, no invalidated references), and slots are reused.
+// copies, no invalidated references), and slots are reused. A chunk is a
+// huge page (2 MiB) of them, or 64 if they are bigger.
 template <class T>
 class SlotStore {
  public:
-  static constexpr std::uint32_t kChunk = 1024;
+  static constexpr std::uint32_t kChunk =
+      std::max<std::uint32_t>(64, static_cast<std::uint32_t>(core::kHugePage / sizeof(T)));
   T& operator[](std::uint32_t id) noexcept { return chunks_[id / kChunk][id % kChunk]; }
   const T& operator[](std::uint32_t id) const noexcept { return chunks_[id / kChunk][id % kChunk]; }
   // A fresh slot (reused if one is free).
@@ -79,7 +83,7 @@ class SlotStore {
       free_.pop_back();
       return id;
     }
-    if (used_ % kChunk == 0) chunks_.push_back(std::make_unique<T[]>(kChunk));
+    if (used_ % kChunk == 0) chunks_.emplace_back(kChunk);
     return used_++;
   }
   // Resets the slot (freeing what it held) and makes it reusable.
@@ -89,7 +93,7 @@ class SlotStore {
   }
 
  private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
+  std::vector<core::HugeArray<T>> chunks_;
   std::vector<std::uint32_t> free_;
   std::uint32_t used_ = 0;  // slots handed out at least once
 };
