@@ -2,6 +2,8 @@
 // What an open connection costs (issue 8: toward 1 KB each), and that the
 // parts kept out of line (ConnectionCold, AnomalyLog) still reach every output.
 #include <algorithm>
+#include <array>
+#include <functional>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -193,4 +195,35 @@ TEST_CASE("memory: a tunnelled connection keeps its tunnel, --timeline its state
     CHECK(c["state_durations"]["server"]["LAST_ACK"] == 0.001);
     CHECK(c["events_dropped"] == 0);
   }
+}
+
+TEST_CASE("memory: slots fill huge-page chunks, ids found by shift and mask, reused when released",
+          "[tcp][memory]") {
+  struct Big {
+    std::array<char, 1000> bytes{};
+    std::uint32_t tag = 0;
+  };
+  using Store = tcp::SlotStore<Big>;
+  STATIC_REQUIRE(Store::kPerChunk == (2u << 20) / sizeof(Big));  // 2,088: not a power of two
+  STATIC_REQUIRE(Store::kMask + 1 >= Store::kPerChunk);
+  Store store;
+  std::vector<std::uint32_t> ids;
+  const std::uint32_t n = 3 * Store::kPerChunk + 5;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    ids.push_back(store.acquire());
+    store[ids.back()].tag = i + 1;
+  }
+  // Distinct, increasing, and inside the chunk's slots: no slot is shared.
+  CHECK(std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<>()) == ids.end());
+  CHECK(std::all_of(ids.begin(), ids.end(),
+                    [](std::uint32_t id) { return (id & Store::kMask) < Store::kPerChunk; }));
+  CHECK(ids[Store::kPerChunk] == Store::kMask + 1);  // the second chunk starts on its boundary
+  bool all_kept = true;
+  for (std::uint32_t i = 0; i < n; ++i) all_kept = all_kept && store[ids[i]].tag == i + 1;
+  CHECK(all_kept);
+  // A released slot is reset and handed out again before any new one.
+  store.release(ids[7]);
+  CHECK(store[ids[7]].tag == 0);
+  CHECK(store.acquire() == ids[7]);
+  CHECK(store.acquire() == ids.back() + 1);
 }

@@ -2,6 +2,7 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <climits>
 #include <cstdint>
 #include <deque>
@@ -67,15 +68,20 @@ struct Embryo {
 };
 
 // Slots in fixed-size chunks: growing never moves an element (no doubling
-// copies, no invalidated references), and slots are reused. A chunk is a
-// huge page (2 MiB) of them, or 64 if they are bigger.
+// copies, no invalidated references), and slots are reused. A chunk holds as
+// many slots as fill a huge page (2 MiB; at least 64); ids step through each
+// chunk in a power-of-two range, so a lookup is a shift and a mask, and the
+// ids past a chunk's last slot are never handed out.
 template <class T>
 class SlotStore {
  public:
-  static constexpr std::uint32_t kChunk =
+  static constexpr std::uint32_t kPerChunk =
       std::max<std::uint32_t>(64, static_cast<std::uint32_t>(core::kHugePage / sizeof(T)));
-  T& operator[](std::uint32_t id) noexcept { return chunks_[id / kChunk][id % kChunk]; }
-  const T& operator[](std::uint32_t id) const noexcept { return chunks_[id / kChunk][id % kChunk]; }
+  static constexpr int kShift = std::bit_width(kPerChunk - 1);
+  static constexpr std::uint32_t kMask = (std::uint32_t{1} << kShift) - 1;
+
+  T& operator[](std::uint32_t id) noexcept { return chunks_[id >> kShift][id & kMask]; }
+  const T& operator[](std::uint32_t id) const noexcept { return chunks_[id >> kShift][id & kMask]; }
   // A fresh slot (reused if one is free).
   std::uint32_t acquire() {
     if (!free_.empty()) {
@@ -83,8 +89,10 @@ class SlotStore {
       free_.pop_back();
       return id;
     }
-    if (used_ % kChunk == 0) chunks_.emplace_back(kChunk);
-    return used_++;
+    if ((next_ & kMask) == 0) chunks_.emplace_back(kPerChunk);
+    const std::uint32_t id = next_++;
+    if ((next_ & kMask) == kPerChunk) next_ = (next_ | kMask) + 1;  // on to the next chunk
+    return id;
   }
   // Resets the slot (freeing what it held) and makes it reusable.
   void release(std::uint32_t id) {
@@ -95,7 +103,7 @@ class SlotStore {
  private:
   std::vector<core::HugeArray<T>> chunks_;
   std::vector<std::uint32_t> free_;
-  std::uint32_t used_ = 0;  // slots handed out at least once
+  std::uint32_t next_ = 0;  // the next id never handed out
 };
 using ConnectionStore = SlotStore<Connection>;
 
