@@ -72,8 +72,8 @@ void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std:
     const Entry e = heap_.back();
     heap_.pop_back();
     if (e.block == kInFile) {
-      scratch_.resize(e.len);
-      f(read_back(e, scratch_.data()) ? std::string_view(scratch_) : lost);
+      const char* text = read_back(e);
+      f(text != nullptr ? std::string_view(text, e.len) : lost);
       continue;
     }
     Block& b = blocks_[e.block];
@@ -82,12 +82,17 @@ void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std:
   }
 }
 
-bool RecordSpool::read_back(const Entry& e, char* to) {
+// A spilled record's text: in one of the windows (read in if need be), or in
+// scratch_ if it is bigger than a window. Null if the file failed.
+const char* RecordSpool::read_back(const Entry& e) {
   if (unflushed_) {
-    if (std::fflush(file_) != 0) return false;
+    if (std::fflush(file_) != 0) return nullptr;
     unflushed_ = false;
   }
-  if (e.len > kWindow) return read_at(e.where, to, e.len);
+  if (e.len > kWindow) {
+    scratch_.resize(e.len);
+    return read_at(e.where, scratch_.data(), e.len) ? scratch_.data() : nullptr;
+  }
   Window* w = nullptr;
   for (Window& x : windows_)
     if (x.data && e.where >= x.from && e.where + e.len <= x.to) w = &x;
@@ -96,15 +101,15 @@ bool RecordSpool::read_back(const Entry& e, char* to) {
     for (Window& x : windows_)
       if (!x.data || x.used < w->used) w = &x;
     if (!w->data) w->data = std::make_unique_for_overwrite<char[]>(kWindow);
-    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(kWindow, file_end_ - e.where));
+    const std::size_t len =
+        static_cast<std::size_t>(std::min<std::uint64_t>(kWindow, file_end_ - e.where));
     w->from = w->to = 0;
-    if (!read_at(e.where, w->data.get(), len)) return false;
+    if (!read_at(e.where, w->data.get(), len)) return nullptr;
     w->from = e.where;
     w->to = e.where + len;
   }
   w->used = ++window_clock_;
-  std::memcpy(to, w->data.get() + (e.where - w->from), e.len);
-  return true;
+  return w->data.get() + (e.where - w->from);
 }
 
 bool RecordSpool::read_at(std::uint64_t offset, char* to, std::size_t len) {
@@ -136,7 +141,8 @@ void RecordSpool::spill() {
   std::vector<Entry*> order;
   for (Entry& e : heap_)
     if (e.block != kInFile) order.push_back(&e);
-  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) { return a->id < b->id; });
+  std::sort(order.begin(), order.end(),
+            [](const Entry* a, const Entry* b) { return a->id < b->id; });
   for (Entry* ep : order) {
     Entry& e = *ep;
     const char* text = blocks_[e.block].data.get() + e.where;

@@ -62,7 +62,7 @@ class RecordSpool {
   char* place(std::size_t len, std::uint32_t& block, std::uint64_t& where);
   void release(std::uint32_t block);
   void spill();
-  bool read_back(const Entry& e, char* to);
+  const char* read_back(const Entry& e);
   bool read_at(std::uint64_t offset, char* to, std::size_t len);
 
   // Spilled records are read back through a few windows on the file: each
