@@ -141,8 +141,8 @@ cmd_run() {
   local AUTO_THREADS=0
   if [ "$cores" -ge 2 ]; then AUTO_THREADS=$((cores > 3 ? cores - 2 : 1)); fi
   show[floor]="pcap_floor FILE  (pcap_open_offline, stdio default buffer)"
-  show[floor64k]="pcap_floor --buffer 65536 FILE  (fopen + 64 KiB setvbuf: what tcplife does)"
-  show[floor256k]="pcap_floor --buffer 262144 FILE  (fopen + 256 KiB setvbuf)"
+  show[floor64k]="pcap_floor --buffer 65536 FILE  (fopen + 64 KiB setvbuf: what the issue suggests)"
+  show[floor256k]="pcap_floor --buffer 262144 FILE  (fopen + 256 KiB setvbuf: reads as tcplife reads)"
   show[text]="tcplife FILE > /dev/null  (default --threads: $AUTO_THREADS here)"
   show[json]="tcplife --format json FILE > out.json"
   show[ndjson]="tcplife --format ndjson FILE > out.ndjson"

@@ -177,9 +177,10 @@ int main(int argc, char** argv) {
           ->check(CLI::Range(0, 64));
   std::string reader = "builtin";
   app.add_option("--reader", reader,
-                 "what reads classic pcap files: builtin (default: tcplife's own reader) or "
-                 "libpcap (pcap_next_ex); the same packets either way")
-      ->check(CLI::IsMember({"builtin", "libpcap"}));
+                 "what reads classic pcap files: builtin (default: tcplife's own reader, "
+                 "read(2) into a 256 KiB buffer), mmap (the same reader mapping the file in "
+                 "4 MiB windows) or libpcap (pcap_next_ex); the same packets either way")
+      ->check(CLI::IsMember({"builtin", "mmap", "libpcap"}));
   app.add_option("--baseline", cfg.baseline,
                  "compare this run with a saved JSON report (as tcplife diff); exit 5 on changes");
   app.add_option("--rtt-tolerance", tolerance, "with --baseline: see tcplife diff --help");
@@ -206,6 +207,7 @@ int main(int argc, char** argv) {
     if (!file_opt.empty()) return usage_error("give either -i INTERFACE or a capture file, not both");
   }
   if (reader == "libpcap") cfg.reader = tcplife::source::PcapReaderKind::Libpcap;
+  if (reader == "mmap") cfg.reader = tcplife::source::PcapReaderKind::BuiltinMapped;
   cfg.input = !file_opt.empty() ? file_opt : positional;
   if (cfg.input.empty() && interface.empty()) {
     std::cerr << "tcplife: no input: give a capture file (or - for stdin) or -i INTERFACE\n"

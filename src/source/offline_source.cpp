@@ -375,8 +375,11 @@ std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err,
 
   auto src = std::make_unique<OfflineSource>(path, !is_stdin);
   src->set_is_ng(is_pcapng_magic(magic));
-  if (!is_pcapng_magic(magic) && kind == PcapReaderKind::Builtin) {
-    auto reader = std::make_unique<PcapReader>(fd, !is_stdin, std::span<const std::uint8_t>(magic));
+  if (!is_pcapng_magic(magic) && kind != PcapReaderKind::Libpcap) {
+    PcapReader::Options opts;
+    opts.map = kind == PcapReaderKind::BuiltinMapped;
+    auto reader =
+        std::make_unique<PcapReader>(fd, !is_stdin, std::span<const std::uint8_t>(magic), opts);
     if (!src->use_pcap_reader(std::move(reader), err)) return nullptr;
   } else {
     IoBuffer iobuf;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Built-in reader for classic pcap files (issue 8). libpcap's pcap_next_ex
-// copies every record from the stdio buffer into its own; this reader maps a
-// regular file in windows (no copy at all) or, for pipes, read(2)s large blocks
-// into one buffer, and hands out views into the window or the buffer. The file header is
+// copies every record from the stdio buffer into its own; this reader read(2)s
+// large blocks into one buffer (or, with Options::map, maps a regular file in
+// windows) and hands out views into the buffer or the window. The file header is
 // still judged by libpcap (so acceptance, error text, the DLT mapping and the
 // snapshot length cannot differ); every record is read the way libpcap 1.10's
 // sf-pcap.c reads it (test/golden/pcap_reader_test.cpp compares them on every
@@ -40,7 +40,12 @@ class PcapReader {
     std::size_t buffer = kDefaultBuffer;
     // Map a regular file instead of reading it, `window` bytes at a time
     // (rounded up to whole pages; a larger record gets a larger window).
-    bool map = true;
+    // Off by default: on this project's virtual machines mapping and
+    // unmapping windows (page-table changes the hypervisor must follow)
+    // cost more than read(2)'s copy; on 2026-12-06 the default JSON run of
+    // the 1 GB bench capture took 0.76 s of CPU reading, 1.22 s mapping
+    // (docs/performance.md, "Reading: read(2) again").
+    bool map = false;
     std::size_t window = kMapWindow;
   };
 

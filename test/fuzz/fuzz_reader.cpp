@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// fuzz_reader: the input is a capture file's bytes. It is read three times
+// fuzz_reader: the input is a capture file's bytes. It is read four times
 // through tcplife::run() (JSON output): as a file (classic pcap by the built-in
 // reader; pcapng by libpcap, with the built-in pcapng reader where libpcap
-// refuses), as the same file with --reader libpcap, and as standard input, "-"
+// refuses), as the same file with --reader mmap and with --reader libpcap, and
+// as standard input, "-"
 // (the built-in reader for pcap, the built-in pcapng reader for every pcapng).
 // One input in eight also gets a BPF filter ("tcp"), so the per-link-type filter
 // path runs too.
@@ -12,7 +13,8 @@
 // print a JSON document that parses and adds up (packets read = TCP + skipped,
 // summary.connections = len(connections)); exit 3 warns in one line and marks the
 // input incomplete; a pcap file and the same bytes on stdin give the same connections;
-// the built-in reader and libpcap give the same exit code, report and message.
+// the built-in reader (reading or mapping) and libpcap give the same exit code,
+// report and message.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -132,6 +134,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(via_libpcap.rc == via_file.rc, "--reader libpcap: the same exit code");
   check(via_libpcap.out == via_file.out, "--reader libpcap: the same report");
   check(via_libpcap.err == via_file.err, "--reader libpcap: the same message");
+
+  // The built-in reader mapping the file (--reader mmap): the same everything.
+  Outcome via_map =
+      run_json(file.path(), filter, tcplife::source::PcapReaderKind::BuiltinMapped);
+  check(via_map.rc == via_file.rc, "--reader mmap: the same exit code");
+  check(via_map.out == via_file.out, "--reader mmap: the same report");
+  check(via_map.err == via_file.err, "--reader mmap: the same message");
 
   // Standard input is file descriptor 0 (read with read(2), not stdio): put a
   // fresh descriptor of the file there for the run.

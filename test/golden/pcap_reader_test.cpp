@@ -122,6 +122,8 @@ void require_same_readers(const std::string& path) {
   const Reading lib = read_with(path, PcapReaderKind::Libpcap);
   const Reading own = read_with(path, PcapReaderKind::Builtin);
   require_same(own, lib);
+  const Reading mapped = read_with(path, PcapReaderKind::BuiltinMapped);
+  require_same(mapped, lib);
 }
 
 std::vector<std::uint8_t> slurp(const std::string& path) {
@@ -447,7 +449,7 @@ TEST_CASE("pcap reader: crafted headers and records read the same as through lib
     INFO(name);
     tmp.write(bytes);
     require_same_readers(tmp.path);
-    // open_file maps files: the read(2) mode and one-page windows as well.
+    // open_file reads files (and maps them with --reader mmap): one-page windows as well.
     const Reading lib = read_with(tmp.path, PcapReaderKind::Libpcap);
     if (!lib.opened || bytes.size() < 4) continue;
     for (const PcapReader::Options& opts : {reading(PcapReader::kDefaultBuffer), mapping(4096)}) {
@@ -677,7 +679,7 @@ TEST_CASE("pcap reader: stdin from a pipe reads the same as the file", "[pcap_re
   }
 }
 
-TEST_CASE("cli: --reader libpcap and the built-in reader give the same report",
+TEST_CASE("cli: --reader libpcap, mmap and the built-in reader give the same report",
           "[pcap_reader][cli]") {
   const std::string bin = TCPLIFE_BINARY;
   const std::string dir = std::string(TCPLIFE_SOURCE_DIR) + "/testdata/pcap/";
@@ -685,11 +687,13 @@ TEST_CASE("cli: --reader libpcap and the built-in reader give the same report",
        {"kernel_half_close.pcap", "crafted_handshake_nsec.pcap", "kernel_port_reuse.pcap"}) {
     INFO(f);
     const std::string path = dir + f;
-    std::string builtin, libpcap, piped;
+    std::string builtin, libpcap, mapped, piped;
     CHECK(shell(bin + " --json " + path, builtin) == 0);
     CHECK(shell(bin + " --reader libpcap --json " + path, libpcap) == 0);
+    CHECK(shell(bin + " --reader mmap --json " + path, mapped) == 0);
     CHECK(shell("cat " + path + " | " + bin + " --reader builtin --json -", piped) == 0);
     CHECK(builtin == libpcap);
+    CHECK(mapped == libpcap);
     CHECK(nlohmann::json::parse(builtin)["connections"] ==
           nlohmann::json::parse(piped)["connections"]);
   }
@@ -703,5 +707,5 @@ TEST_CASE("cli: --reader libpcap and the built-in reader give the same report",
   CHECK(doc["packets"]["filtered_out"].get<int>() > 0);
   CHECK(doc["packets"]["read"].get<int>() > 0);
   std::string out;
-  CHECK(shell(bin + " --reader mmap x.pcap 2>/dev/null", out) == 2);
+  CHECK(shell(bin + " --reader stdio x.pcap 2>/dev/null", out) == 2);
 }

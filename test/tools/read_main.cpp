@@ -4,7 +4,7 @@
 // packet as bench/pcap_floor does: counts it, adds its caplen and its first and
 // last bytes.
 //
-//   tcplife_read [--reader builtin|libpcap] FILE   through source::open_file
+//   tcplife_read [--reader builtin|mmap|libpcap] FILE   through source::open_file
 //   tcplife_read --buffer BYTES FILE               the built-in reader with this buffer
 #include <fcntl.h>
 #include <unistd.h>
@@ -42,7 +42,7 @@ ReadStatus drain(Source& src, Totals& t) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: tcplife_read [--reader builtin|libpcap | --buffer BYTES] FILE\n");
+  std::fprintf(stderr, "usage: tcplife_read [--reader builtin|mmap|libpcap | --buffer BYTES] FILE\n");
   return 2;
 }
 
@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
     const std::string_view a = argv[i];
     if (a == "--reader" && i + 1 < argc) {
       const std::string_view k = argv[++i];
-      if (k != "builtin" && k != "libpcap") return usage();
+      if (k != "builtin" && k != "mmap" && k != "libpcap") return usage();
       if (k == "libpcap") kind = tcplife::source::PcapReaderKind::Libpcap;
+      if (k == "mmap") kind = tcplife::source::PcapReaderKind::BuiltinMapped;
     } else if (a == "--buffer" && i + 1 < argc) {
       buffer = std::strtoull(argv[++i], nullptr, 10);
     } else if (path == nullptr) {

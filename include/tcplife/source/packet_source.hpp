@@ -67,9 +67,11 @@ struct OpenError {
 };
 
 // What reads classic pcap files: tcplife's own reader (views into one large
-// read(2) buffer; the default) or libpcap's pcap_next_ex (`--reader libpcap`).
-// Both give the same packets and errors. pcapng always starts with libpcap.
-enum class PcapReaderKind : std::uint8_t { Builtin, Libpcap };
+// read(2) buffer; the default), the same reader mapping a regular file in
+// windows instead (`--reader mmap`), or libpcap's pcap_next_ex (`--reader
+// libpcap`). All give the same packets and errors. pcapng always starts with
+// libpcap.
+enum class PcapReaderKind : std::uint8_t { Builtin, BuiltinMapped, Libpcap };
 
 // Opens a saved capture ("-" = standard input), classic pcap read by `kind`.
 // On failure returns nullptr and fills `err`.
