@@ -36,8 +36,8 @@
 #include <tuple>
 
 #include "pipeline/engine.hpp"
-#include "tcplife/core/huge_buffer.hpp"
 #include "tcplife/analyze/seq_analyzer.hpp"
+#include "tcplife/core/huge_buffer.hpp"
 #include "tcplife/flow/flow_key.hpp"
 
 namespace tcplife::pipeline {
@@ -153,9 +153,9 @@ struct ShardOut {
 };
 
 struct Batch {
-  Step* steps = nullptr;             // kBatch; `used` filled
-  decode::Segment* segs = nullptr;   // by step
-  SyncPoint* syncs = nullptr;        // kBatch
+  Step* steps = nullptr;            // kBatch; `used` filled
+  decode::Segment* segs = nullptr;  // by step
+  SyncPoint* syncs = nullptr;       // kBatch
   std::size_t used = 0;
   std::uint16_t syncs_used = 0;
   std::vector<ShardOut> out;  // by shard

@@ -136,8 +136,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(via_libpcap.err == via_file.err, "--reader libpcap: the same message");
 
   // The built-in reader mapping the file (--reader mmap): the same everything.
-  Outcome via_map =
-      run_json(file.path(), filter, tcplife::source::PcapReaderKind::BuiltinMapped);
+  Outcome via_map = run_json(file.path(), filter, tcplife::source::PcapReaderKind::BuiltinMapped);
   check(via_map.rc == via_file.rc, "--reader mmap: the same exit code");
   check(via_map.out == via_file.out, "--reader mmap: the same report");
   check(via_map.err == via_file.err, "--reader mmap: the same message");

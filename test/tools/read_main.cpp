@@ -42,7 +42,8 @@ ReadStatus drain(Source& src, Totals& t) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: tcplife_read [--reader builtin|mmap|libpcap | --buffer BYTES] FILE\n");
+  std::fprintf(stderr,
+               "usage: tcplife_read [--reader builtin|mmap|libpcap | --buffer BYTES] FILE\n");
   return 2;
 }
 

@@ -3,8 +3,8 @@
 // parts kept out of line (ConnectionCold, AnomalyLog) still reach every output.
 #include <algorithm>
 #include <array>
-#include <functional>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 

@@ -53,7 +53,7 @@ TEST_CASE("spool: large records, block boundaries and budgets between blocks", "
   // Sizes around the 2 MiB block: records that fill a block, straddle none,
   // exceed it; budgets that spill after a few blocks or never.
   const std::vector<std::size_t> sizes = {10, 1u << 20, (2u << 20) - 7, 2u << 20, (2u << 20) + 1,
-                                          3, 4u << 20, 1400000, 1};
+                                          3,  4u << 20, 1400000,        1};
   for (std::size_t budget : {std::size_t{1} << 30, std::size_t{9} << 20, std::size_t{0}}) {
     INFO("budget " << budget);
     RecordSpool spool(budget);
@@ -109,7 +109,8 @@ TEST_CASE("spool: drained blocks are reused, memory stays within the budget and 
   for (int round = 0; round < 40; ++round) {
     for (int i = 0; i < 2000; ++i) spool.put(id++, text);  // 6 MB a round, under the budget
     peak = std::max(peak, spool.held());
-    spool.drain_below(id, [&](std::string_view t) { drained += t.size() == text.size(); }, "lost");
+    spool.drain_below(
+        id, [&](std::string_view t) { drained += t.size() == text.size(); }, "lost");
   }
   CHECK(drained == id);
   CHECK(spool.empty());
@@ -119,6 +120,7 @@ TEST_CASE("spool: drained blocks are reused, memory stays within the budget and 
   // A spill gives the file the records and keeps the blocks too.
   for (int i = 0; i < 4000; ++i) spool.put(id++, text);  // 12 MB: spills
   CHECK(spool.held() <= kBudget + (std::size_t{2} << 20));
-  spool.drain_below(id, [&](std::string_view t) { drained += t == text; }, "lost");
+  spool.drain_below(
+      id, [&](std::string_view t) { drained += t == text; }, "lost");
   CHECK(drained == id);
 }
