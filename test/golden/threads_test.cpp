@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/churn_capture.hpp"
+#include "support/packet_builder.hpp"
 #include "support/run_capture.hpp"
 
 namespace fs = std::filesystem;
@@ -122,6 +123,81 @@ TEST_CASE("threads: a churning capture with time going backwards equals the sing
     cut.max_packets = count;
     check_same(path, cut, kFormats[1], {2, 3});
   }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("threads: a document held back by a connection open to the end comes out whole",
+          "[threads][golden]") {
+  // Connection 1 opens first and is still open at the end, so every later
+  // record waits for it (in the spool) while 4,000 short connections finish;
+  // every 7th of them is still open at the end too, so the document is
+  // written as the merge thread finishes the open ones, in id order.
+  namespace fl = tcplife::decode::flag;
+  using tcplife::test::Frame;
+  using tcplife::test::Tcp;
+  using tcplife::test::tcp4;
+  std::vector<Frame> frames;
+  std::int64_t clock = 1'700'000'000 * tcplife::core::kNsPerSec;
+  auto at = [&](Frame f) {
+    clock += 200'000;  // 0.2 ms apart: 4,000 connections in about 5 s
+    f.ts.ns = clock;
+    frames.push_back(std::move(f));
+  };
+  const std::string far = "10.200.0.1", server = "10.9.0.1";
+  at(tcp4(far, server, Tcp{.sport = 50000, .dport = 443, .seq = 100, .flags = fl::kSyn}));
+  at(tcp4(server, far,
+          Tcp{.sport = 443, .dport = 50000, .seq = 900, .ack = 101, .flags = fl::kSyn | fl::kAck}));
+  at(tcp4(far, server,
+          Tcp{.sport = 50000, .dport = 443, .seq = 101, .ack = 901, .flags = fl::kAck}));
+  constexpr int kShort = 4000;
+  for (int i = 0; i < kShort; ++i) {
+    const std::string client =
+        "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    const auto port = static_cast<std::uint16_t>(30000 + i % 1000);
+    const std::uint32_t c = 1000u * static_cast<std::uint32_t>(i), v = 7u + c;
+    at(tcp4(client, server, Tcp{.sport = port, .dport = 80, .seq = c, .flags = fl::kSyn}));
+    at(tcp4(server, client,
+            Tcp{.sport = 80, .dport = port, .seq = v, .ack = c + 1, .flags = fl::kSyn | fl::kAck}));
+    at(tcp4(client, server,
+            Tcp{.sport = port,
+                .dport = 80,
+                .seq = c + 1,
+                .ack = v + 1,
+                .flags = fl::kAck | fl::kPsh,
+                .payload_len = 100}));
+    if (i % 7 == 3) continue;  // still open at the end
+    at(tcp4(server, client,
+            Tcp{.sport = 80,
+                .dport = port,
+                .seq = v + 1,
+                .ack = c + 101,
+                .flags = fl::kFin | fl::kAck}));
+    at(tcp4(client, server,
+            Tcp{.sport = port,
+                .dport = 80,
+                .seq = c + 101,
+                .ack = v + 2,
+                .flags = fl::kFin | fl::kAck}));
+    at(tcp4(server, client,
+            Tcp{.sport = 80, .dport = port, .seq = v + 2, .ack = c + 102, .flags = fl::kAck}));
+  }
+  at(tcp4(far, server,
+          Tcp{.sport = 50000, .dport = 443, .seq = 101, .ack = 901, .flags = fl::kAck}));
+  const std::string path = temp_path("held.pcap");
+  REQUIRE(tcplife::test::write_pcap(path, frames));
+
+  const tcplife::test::RunResult one = run_with(path, {}, kFormats[0], 0);
+  REQUIRE(one.rc == 0);
+  CHECK(one.out.size() > (std::size_t{3} << 20));  // more than the stream's 1 MiB buffer
+  const nlohmann::json& conns = one.doc["connections"];
+  REQUIRE(conns.size() == kShort + 1);
+  CHECK(conns[0]["client"]["port"] == 50000);
+  CHECK(conns[0]["end_reason"] == "end_of_input");
+  bool in_order = true;
+  for (std::size_t i = 0; i < conns.size(); ++i) in_order = in_order && conns[i]["id"] == i + 1;
+  CHECK(in_order);
+  check_same(path, {}, kFormats[0], {1, 2, 3});
+  check_same(path, {}, kFormats[2], {1, 2});
   std::remove(path.c_str());
 }
 
