@@ -30,7 +30,6 @@ char* RecordSpool::place(std::size_t len, std::uint32_t& block, std::uint64_t& w
       b.data = core::huge_buffer(b.cap);
     }
     b.used = b.live = 0;
-    b.taken = true;
     in_memory_ += b.cap;
   }
   Block& b = blocks_[current_];
@@ -52,7 +51,6 @@ void RecordSpool::release(std::uint32_t block) {
     b.cap = 0;
   }
   b.used = b.live = 0;
-  b.taken = false;
   free_blocks_.push_back(block);
   if (block == current_) current_ = kInFile;
 }
@@ -157,8 +155,10 @@ void RecordSpool::spill() {
     file_end_ += e.len;
     unflushed_ = true;
   }
+  // Every block still in use is the one being filled or holds records; the
+  // others went back to free_blocks_ when their last record was drained.
   for (std::uint32_t i = 0; i < blocks_.size(); ++i)
-    if (blocks_[i].taken) release(i);
+    if (i == current_ || blocks_[i].live > 0) release(i);
 }
 
 }  // namespace tcplife::output

@@ -50,9 +50,9 @@ class PcapReader {
   };
 
   // Reads from `fd`, closed by the destructor when `owns_fd`. `prefix` holds
-  // the bytes already read from it (the peeked magic); they come first. A
-  // regular file whose offset is known is mapped (unless `opts.map` is false
-  // or mapping fails); anything else is read.
+  // the bytes already read from it (the peeked magic); they come first. With
+  // `opts.map`, a regular file whose offset is known is mapped (unless mapping
+  // fails); anything else is read.
   PcapReader(int fd, bool owns_fd, std::span<const std::uint8_t> prefix, Options opts);
   PcapReader(int fd, bool owns_fd, std::span<const std::uint8_t> prefix)
       : PcapReader(fd, owns_fd, prefix, Options{}) {}

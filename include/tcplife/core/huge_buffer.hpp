@@ -41,15 +41,11 @@ class HugeArray {
     n_ = n;
   }
   HugeArray(HugeArray&& o) noexcept : buf_(std::move(o.buf_)), n_(std::exchange(o.n_, 0)) {}
-  HugeArray& operator=(HugeArray&& o) noexcept {
-    if (this != &o) {
-      destroy();
-      buf_ = std::move(o.buf_);
-      n_ = std::exchange(o.n_, 0);
-    }
-    return *this;
+  HugeArray& operator=(HugeArray&&) = delete;  // held in place or moved by a vector only
+  ~HugeArray() {
+    if constexpr (!std::is_trivially_destructible_v<T>)
+      if (buf_) std::destroy_n(data(), n_);
   }
-  ~HugeArray() { destroy(); }
 
   [[nodiscard]] T* data() noexcept { return std::launder(reinterpret_cast<T*>(buf_.get())); }
   [[nodiscard]] const T* data() const noexcept {
@@ -60,11 +56,6 @@ class HugeArray {
   [[nodiscard]] std::size_t size() const noexcept { return n_; }
 
  private:
-  void destroy() noexcept {
-    if constexpr (!std::is_trivially_destructible_v<T>)
-      if (buf_) std::destroy_n(data(), n_);
-    n_ = 0;
-  }
   HugeBuffer buf_;
   std::size_t n_ = 0;
 };

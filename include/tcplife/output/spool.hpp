@@ -56,7 +56,6 @@ class RecordSpool {
     core::HugeBuffer data;  // kept when freed if it is kBlock bytes
     std::size_t cap = 0, used = 0;
     std::size_t live = 0;  // records in it not yet drained
-    bool taken = false;    // holding records (else in free_blocks_)
   };
   static bool later(const Entry& a, const Entry& b) noexcept { return a.id > b.id; }
   char* place(std::size_t len, std::uint32_t& block, std::uint64_t& where);
