@@ -113,7 +113,7 @@ void GlobalDetectors::add(const Connection& c) {
     s.ip = c.key.addr(sv);
     s.port = c.key.port(sv);
     ++s.attempts;
-    s.syn_retransmits += c.hs.syn_retransmits;
+    s.syn_retransmits += c.count_of(tcp::AnomalyKind::SynRetransmit);
     if (c.hs.synack_seen) ++s.answered;
     if (complete) ++s.accepted;
     if (ref) ++s.refused;

@@ -76,8 +76,8 @@ void handshake(JsonWriter& w, const Connection& c) {
       .kv("final_ack_valid", hs.ack_valid)
       .kv("refused", c.rst().seen && !c.rst().undone && c.rst().refused)
       .kv("simultaneous_open", hs.simultaneous)
-      .kv_unum("syn_retransmits", hs.syn_retransmits)
-      .kv_unum("synack_retransmits", hs.synack_retransmits)
+      .kv_unum("syn_retransmits", c.count_of(tcp::AnomalyKind::SynRetransmit))
+      .kv_unum("synack_retransmits", c.count_of(tcp::AnomalyKind::SynackRetransmit))
       .kv_unum("syn_data_bytes", hs.syn_data_bytes)
       .kv("syn_data_acked", hs.syn_data_acked);
   w.key("syn_ts");
@@ -96,9 +96,15 @@ void handshake(JsonWriter& w, const Connection& c) {
   w.end_object();
   w.key("isn").begin_object();
   w.key("client");
-  if (cl.isn_known) w.unum(cl.isn); else w.null();
+  if (cl.isn_known)
+    w.unum(cl.isn());
+  else
+    w.null();
   w.key("server");
-  if (sv.isn_known) w.unum(sv.isn); else w.null();
+  if (sv.isn_known)
+    w.unum(sv.isn());
+  else
+    w.null();
   w.end_object();
   w.key("options").begin_object();
   w.key("client");

@@ -49,8 +49,8 @@ class ZeekSink final : public Sink {
 
   void on_connection(const tcp::Connection& c) override {
     std::uint64_t n = 0;
-    tcp::for_each_zeek_row(c, [&](const tcp::ZeekShadow& z) {
-      write_row(c, zeek::conn_log_row(z), c.id * 64 + n++);
+    tcp::for_each_zeek_row(c, [&](const tcp::ZeekRow& row) {
+      write_row(c, zeek::conn_log_row(row), c.id * 64 + n++);
     });
     if (stream_) out_.flush();
   }
@@ -89,24 +89,24 @@ class ZeekSink final : public Sink {
 
 namespace zeek {
 
-ConnLogRow conn_log_row(const tcp::ZeekShadow& z) {
+ConnLogRow conn_log_row(const tcp::ZeekRow& row) {
+  const tcp::ZeekShadow& z = row.z;
+  const std::size_t o = flow::idx(z.orig), p = flow::idx(flow::other(z.orig));
   ConnLogRow r;
   r.orig = z.orig;
-  r.ts = z.start_time;
-  r.duration_ns = z.last_time - z.start_time;
+  r.ts = row.n.start_time;
+  r.duration_ns = z.last_time - row.n.start_time;
   r.orig_bytes = tcp::zeek_size(z, z.orig);
   r.resp_bytes = tcp::zeek_size(z, flow::other(z.orig));
   r.conn_state = tcp::zeek_conn_state(z);
   r.history = z.history.view();
-  const tcp::ZeekEndpoint& o = z.ep[flow::idx(z.orig)];
-  const tcp::ZeekEndpoint& p = z.ep[flow::idx(flow::other(z.orig))];
   const tcp::ZeekRare::Endpoint* om = z.find_rare(z.orig);
   const tcp::ZeekRare::Endpoint* pm = z.find_rare(flow::other(z.orig));
   r.missed_bytes = (om != nullptr ? om->missed : 0) + (pm != nullptr ? pm->missed : 0);
-  r.orig_pkts = o.pkts;
-  r.orig_ip_bytes = o.ip_bytes;
-  r.resp_pkts = p.pkts;
-  r.resp_ip_bytes = p.ip_bytes;
+  r.orig_pkts = row.n.pkts[o];
+  r.orig_ip_bytes = row.n.ip_bytes[o];
+  r.resp_pkts = row.n.pkts[p];
+  r.resp_ip_bytes = row.n.ip_bytes[p];
   return r;
 }
 

@@ -90,7 +90,6 @@ void handle_syn(Connection& c, Side from, const Segment& seg) {
     e.syn_seen = true;
     e.synced = true;
     e.isn_known = true;
-    e.isn = seg.seq;
     e.seq.reset(seg.seq + 1);
     set_options(e, seg);
     if (!with_ack) {
@@ -102,19 +101,18 @@ void handle_syn(Connection& c, Side from, const Segment& seg) {
     } else {
       e.sent_synack = true;
     }
-  } else if (seg.seq == e.isn) {
+  } else if (seg.seq == e.isn()) {
     // Same ISN again: a retransmission (or the SYN-ACK of a simultaneous open).
     if (with_ack && !e.sent_synack) {
       e.sent_synack = true;
     } else if (with_ack) {
-      ++c.hs.synack_retransmits;
-      add_anomaly(c, AnomalyKind::SynackRetransmit, from, seg, c.hs.synack_retransmits);
+      add_anomaly(c, AnomalyKind::SynackRetransmit, from, seg,
+                  c.count_of(AnomalyKind::SynackRetransmit) + 1);
     } else {
-      ++c.hs.syn_retransmits;
-      add_anomaly(c, AnomalyKind::SynRetransmit, from, seg, c.hs.syn_retransmits);
+      add_anomaly(c, AnomalyKind::SynRetransmit, from, seg,
+                  c.count_of(AnomalyKind::SynRetransmit) + 1);
     }
   }
-  ++e.syn_count;
   if (!with_ack && from == c.client && !c.hs.syn_seen) {
     c.hs.syn_seen = true;
     c.hs.syn_ts = seg.ts;
@@ -125,13 +123,13 @@ void handle_syn(Connection& c, Side from, const Segment& seg) {
     c.hs.synack_ts = seg.ts;
     c.hs.synack_frame = seg.index + 1;
     if (p.isn_known && p.syn_seen) {
-      const std::uint32_t expect = p.isn + 1;
+      const std::uint32_t expect = p.isn() + 1;
       const std::uint32_t with_data = expect + c.hs.syn_data_bytes;
       if (seg.ack == with_data && c.hs.syn_data_bytes > 0) {
         c.hs.syn_data_acked = true;
       } else if (seg.ack != expect) {
         c.hs.synack_valid = false;
-        add_anomaly(c, AnomalyKind::BadSynackAck, from, seg, seq_diff(seg.ack, p.isn),
+        add_anomaly(c, AnomalyKind::BadSynackAck, from, seg, seq_diff(seg.ack, p.isn()),
                     1 + c.hs.syn_data_bytes);
       }
     }
@@ -157,8 +155,8 @@ void handle_rst(Connection& c, Side from, const Segment& seg) {
   std::int64_t rel_seq = 0, rel_nxt = 0, wnd = 0;
   if (p.sent_bare_syn && !e.syn_seen && !c.hs.synack_seen) {
     // Answer to a SYN (RFC 9293 SYN-SENT): acceptable if it acknowledges the SYN.
-    believed = seg.has(kAck) && seq_gt(seg.ack, p.isn) &&
-               seq_le(seg.ack, p.isn + 1 + c.hs.syn_data_bytes);
+    believed = seg.has(kAck) && seq_gt(seg.ack, p.isn()) &&
+               seq_le(seg.ack, p.isn() + 1 + c.hs.syn_data_bytes);
     exact = believed;
     if (believed) r.refused = true;
   } else {
@@ -213,14 +211,14 @@ void handle_ack(Connection& c, Side from, const Segment& seg, EventKind& ev) {
   e.ack_seen = true;
   e.last_ack = seg.ack;
   if (p.synced) e.max_ack_rel = std::max(e.max_ack_rel, p.seq.rel(seg.ack));
-  if (!p.syn_acked && (!p.isn_known || seq_gt(seg.ack, p.isn))) p.syn_acked = true;
+  if (!p.syn_acked && (!p.isn_known || seq_gt(seg.ack, p.isn()))) p.syn_acked = true;
   if (!seg.has(kSyn) && from == c.client && c.hs.synack_seen && !c.hs.ack_seen) {
     c.hs.ack_seen = true;
     c.hs.ack_ts = seg.ts;
     c.hs.ack_frame = seg.index + 1;
-    if (p.isn_known && seg.ack != p.isn + 1) {
+    if (p.isn_known && seg.ack != p.isn() + 1) {
       c.hs.ack_valid = false;
-      add_anomaly(c, AnomalyKind::BadHandshakeAck, from, seg, seq_diff(seg.ack, p.isn), 1);
+      add_anomaly(c, AnomalyKind::BadHandshakeAck, from, seg, seq_diff(seg.ack, p.isn()), 1);
     }
     if (ev == EventKind::Ack) ev = EventKind::HandshakeAck;
   }
@@ -319,6 +317,10 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
   Endpoint& e = c.at(from);
   Endpoint& p = c.at(flow::other(from));
   const std::uint16_t f = seg.flags;
+  // Zeek's view first: a row its timers finish now is counted from the
+  // connection's counters without this packet (Connection::zk_counts).
+  zeek_process(c, from, seg);
+
   if (seg.ts > c.last_ts) c.last_ts = seg.ts;
   c.last_frame = seg.index + 1;
   ++e.packets;
@@ -327,8 +329,6 @@ void update_connection(Connection& c, Side from, const Segment& seg) {
   e.last_ts = seg.ts;
   if (e.unanswered++ == 0) e.unanswered_since = seg.ts;
   p.unanswered = 0;
-
-  zeek_process(c, from, seg);
 
   const bool syn = (f & kSyn) != 0, ack = (f & kAck) != 0, fin = (f & kFin) != 0,
              rst = (f & kRst) != 0;
@@ -510,12 +510,23 @@ const decode::TunnelInfo& Connection::tunnel() const noexcept {
   return cold ? cold->tunnel : kNone;
 }
 
-std::span<const ZeekShadow> Connection::zk_rows() const noexcept {
-  return cold ? std::span<const ZeekShadow>(cold->zk_rows) : std::span<const ZeekShadow>();
+std::span<const ZeekRow> Connection::zk_rows() const noexcept {
+  return cold ? std::span<const ZeekRow>(cold->zk_rows) : std::span<const ZeekRow>();
 }
 
-const ZeekShadow& Connection::zk_current() const noexcept {
-  return cold && cold->zk_row ? *cold->zk_row : zk;
+ZeekRow Connection::zk_current() const {
+  return cold && cold->zk_row ? *cold->zk_row : ZeekRow{zk, zk_counts()};
+}
+
+ZeekRowCounts Connection::zk_counts() const noexcept {
+  ZeekRowCounts n;
+  n.start_time = first_ts;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const ZeekRare::Endpoint* bad = zk.find_rare(static_cast<Side>(i));
+    n.pkts[i] = ep[i].packets - (bad != nullptr ? bad->bad_pkts : 0);
+    n.ip_bytes[i] = ep[i].ip_bytes - (bad != nullptr ? bad->bad_ip_bytes : 0);
+  }
+  return n;
 }
 
 std::span<const Anomaly> Connection::anomalies() const noexcept {

@@ -134,10 +134,9 @@ void Tracker::lru_unlink(std::uint32_t id) {
   list = 0xff;
 }
 
-void Tracker::lru_push(std::uint32_t id, List which, std::uint64_t stamp) {
+void Tracker::lru_push(std::uint32_t id, List which) {
   auto [h, list] = hook_and_list(id);
   Lru& l = lru_[which];
-  h.stamp = stamp;
   list = which;
   h.prev = l.tail;
   h.next = kNil;
@@ -271,6 +270,14 @@ core::Timestamp Tracker::last_ts_of(std::uint32_t ix) const noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].last_ts : conns_[ix].last_ts;
 }
 
+std::uint64_t Tracker::stamp_of(std::uint32_t ix) const noexcept {
+  if (is_embryo(ix)) {
+    const Embryo& e = embryos_[ix & ~kEmbryo];
+    return e.segs[e.count - 1].index;
+  }
+  return conns_[ix].last_frame - 1;  // last_frame is 1-based
+}
+
 const flow::FlowKey& Tracker::key_of(std::uint32_t ix) const noexcept {
   return is_embryo(ix) ? embryos_[ix & ~kEmbryo].key : conns_[ix].key;
 }
@@ -325,7 +332,7 @@ bool Tracker::should_start_new(const Connection& c, Side from, const decode::Seg
     return true;
   }
   if (e.syn_seen) {
-    if (seg.seq == e.isn) return false;  // a retransmission, never a new connection
+    if (seg.seq == e.isn()) return false;  // a retransmission, never a new connection
     why = NewInstanceReason::NewIsn;
     return true;
   }
@@ -353,14 +360,14 @@ void Tracker::process(const decode::Segment& seg) {
       e.segs[e.count++] = EmbryoSegment::from_segment(seg, kp.from);
       e.last_ts = std::max(e.last_ts, seg.ts);
       lru_unlink(id);
-      lru_push(id, kHandshake, seg.index);
+      lru_push(id, kHandshake);
       evict_if_needed(id);
       return;
     }
   }
   if (id == flow::kNoConn && opts_.compact_handshakes && plain_syn(seg) && !seg.has(kAck)) {
     id = create_embryo(kp, seg);
-    lru_push(id, kHandshake, seg.index);
+    lru_push(id, kHandshake);
     evict_if_needed(id);
     return;
   }
@@ -372,7 +379,7 @@ void Tracker::process(const decode::Segment& seg) {
       std::array<std::uint32_t, 2> base{}, next{};
       for (std::size_t i = 0; i < 2; ++i) {
         const Endpoint& ep = c.ep[i];
-        base[i] = ep.isn_known ? ep.isn : ep.seq.base();
+        base[i] = ep.isn_known ? ep.isn() : ep.seq.base();
         std::uint32_t n = ep.seq.base() + static_cast<std::uint32_t>(ep.data.high());
         if (ep.fin_seen) n = c.end_of(static_cast<Side>(i)).fin_seq + 1;
         next[i] = n;
@@ -393,7 +400,7 @@ void Tracker::process(const decode::Segment& seg) {
       const std::size_t s = flow::idx(kp.from);
       const Endpoint& e = c.ep[s];
       const ConnectionCold& prev = *c.cold;
-      if (e.isn_known && seq_lt(seg.seq, e.isn) && seq_ge(seg.seq, prev.prev_base[s]) &&
+      if (e.isn_known && seq_lt(seg.seq, e.isn()) && seq_ge(seg.seq, prev.prev_base[s]) &&
           seq_le(seg.seq, prev.prev_next[s])) {
         add_anomaly(c, AnomalyKind::OldDuplicate, kp.from, seg,
                     seq_diff(seg.seq, prev.prev_base[s]));
@@ -406,7 +413,7 @@ void Tracker::process(const decode::Segment& seg) {
   Connection& c = conns_[id];
   apply(c, kp.from, seg);
   lru_unlink(id);
-  lru_push(id, list_for(c), seg.index);
+  lru_push(id, list_for(c));
   evict_if_needed(id);
 }
 
@@ -416,7 +423,7 @@ void Tracker::evict_if_needed(std::uint32_t keep) {
     const std::uint32_t victim = lru_[l].head;
     if (victim != kNil && victim != keep) {
       ++stats_.evicted;
-      order_ = {EmitPhase::Evict, static_cast<std::uint8_t>(l), hook(victim).stamp};
+      order_ = {EmitPhase::Evict, static_cast<std::uint8_t>(l), stamp_of(victim)};
       emit(victim, end_reason_of(victim, EndReason::Evicted));
       break;
     }
@@ -440,9 +447,9 @@ void Tracker::advance_time(core::Timestamp now) {
         idle_at_[l] = __builtin_add_overflow(last.ns, timeout, &at) ? INT64_MAX : at;
         break;
       }
-      if (hook(head).stamp >= bound_[l]) break;  // idle, held back: look again next time
+      if (stamp_of(head) >= bound_[l]) break;  // idle, held back: look again next time
       if (l != kEnded) ++stats_.expired_idle;
-      order_ = {EmitPhase::Expire, l, hook(head).stamp};
+      order_ = {EmitPhase::Expire, l, stamp_of(head)};
       emit(head, end_reason_of(head, EndReason::Idle));
     }
   }
@@ -452,7 +459,7 @@ std::uint64_t Tracker::first_unexpired(std::size_t list, core::Timestamp now) co
   if (have_now_ && now_ > now) now = now_;
   const std::int64_t timeout = timeout_of(list);
   for (std::uint32_t id = lru_[list].head; id != kNil; id = hook(id).next)
-    if (now - last_ts_of(id) <= timeout) return hook(id).stamp;
+    if (now - last_ts_of(id) <= timeout) return stamp_of(id);
   return kNoStamp;
 }
 

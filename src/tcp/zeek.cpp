@@ -408,12 +408,15 @@ bool timers_expired(ZeekShadow& z, std::int64_t now) {
   }
 }
 
-void process_shadow(ZeekShadow& z, Side from, const decode::Segment& seg) {
+// `n`: the row's own counts, or nullptr for the whole connection's view
+// (counted by the connection itself; see Connection::zk_counts).
+void process_shadow(ZeekShadow& z, ZeekRowCounts* n, Side from, const decode::Segment& seg) {
   const std::uint16_t f = seg.flags;
   if (!z.created) {
     z.created = true;
     z.orig = from;
-    z.start_time = z.last_time = seg.ts;
+    z.last_time = seg.ts;
+    if (n != nullptr) n->start_time = seg.ts;
     // Zeek flips at creation when the first packet is not a pure SYN and comes
     // from a likely server port (a SYN-ACK only if the other port is not one).
     const bool pure_syn = (f & kSyn) && !(f & kAck);
@@ -429,6 +432,8 @@ void process_shadow(ZeekShadow& z, Side from, const decode::Segment& seg) {
   if (seg.checksum == decode::Checksum::Bad) {
     ZeekRare::Endpoint& r = z.rare_ep(from);
     scaled(z, x.is_orig(), r.cnt_c, r.thr_c, 'C');
+    ++r.bad_pkts;
+    r.bad_ip_bytes += seg.ip_total_len;
     return;
   }
   if (!e.seen) {
@@ -504,29 +509,32 @@ void process_shadow(ZeekShadow& z, Side from, const decode::Segment& seg) {
     }
   }
   if (do_close && !e.did_close) connection_closed(z, e, p);
-  ++e.pkts;
-  e.ip_bytes += seg.ip_total_len;
+  if (n != nullptr) {
+    ++n->pkts[flow::idx(from)];
+    n->ip_bytes[flow::idx(from)] += seg.ip_total_len;
+  }
   z.last_packet = seg.ts;
 }
 
 }  // namespace
 
 void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
-  ZeekShadow* split = c.cold ? c.cold->zk_row.get() : nullptr;
-  ZeekShadow& row = split != nullptr ? *split : c.zk;
+  ZeekRow* split = c.cold ? c.cold->zk_row.get() : nullptr;
+  ZeekShadow& row = split != nullptr ? split->z : c.zk;
   if (row.created && c.zk_rows().size() < Connection::kMaxZeekRows &&
       timers_expired(row, seg.ts.ns)) {
     ConnectionCold& cold = c.cold_part();
-    cold.zk_rows.push_back(row);
     if (split != nullptr) {
-      *split = ZeekShadow{};
+      cold.zk_rows.push_back(*split);
+      *split = ZeekRow{};
     } else {
-      cold.zk_row = std::make_unique<ZeekShadow>();
+      cold.zk_rows.push_back(ZeekRow{c.zk, c.zk_counts()});
+      cold.zk_row = std::make_unique<ZeekRow>();
       split = cold.zk_row.get();
     }
   }
-  process_shadow(c.zk, from, seg);
-  if (split != nullptr) process_shadow(*split, from, seg);
+  process_shadow(c.zk, nullptr, from, seg);
+  if (split != nullptr) process_shadow(split->z, &split->n, from, seg);
 }
 
 Side zeek_originator(const Connection& c) { return c.zk.orig; }

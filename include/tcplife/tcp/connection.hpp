@@ -152,11 +152,9 @@ struct Endpoint {
   std::uint64_t wire_payload = 0;   // sum of payload lengths, retransmissions included
   std::uint64_t retransmitted_bytes = 0;
 
-  std::uint32_t isn = 0;
   std::uint32_t last_ack = 0;   // last ack value sent
   std::uint32_t last_window_scaled = 0;
-  std::uint32_t unanswered = 0; // packets sent since the peer's last packet
-  std::uint32_t syn_count = 0;
+  std::uint32_t unanswered = 0;  // packets sent since the peer's last packet
 
   std::uint16_t last_window = 0;  // raw window field last sent
   EndpointOptions opts;
@@ -176,13 +174,17 @@ struct Endpoint {
   bool fin_active : 1 = false;      // sent its FIN before receiving the peer's
   bool rst_sent : 1 = false;
   bool half_close_data : 1 = false; // sent data after the peer's FIN
+
+  // The ISN, if isn_known: the first SYN's sequence number, one before `seq`'s
+  // base (the base moves only before a SYN is seen).
+  [[nodiscard]] std::uint32_t isn() const noexcept { return seq.base() - 1; }
 };
 
 struct Handshake {
   core::Timestamp syn_ts, synack_ts, ack_ts;
   std::uint64_t syn_frame = 0, synack_frame = 0, ack_frame = 0;
-  std::uint32_t syn_retransmits = 0;
-  std::uint32_t synack_retransmits = 0;
+  // SYN and SYN-ACK retransmissions are counted as anomalies
+  // (Connection::count_of: SynRetransmit, SynackRetransmit), not here.
   std::uint32_t syn_data_bytes = 0;
   bool syn_seen : 1 = false;
   bool synack_seen : 1 = false;
@@ -255,8 +257,7 @@ struct ZeekEndpoint {
   std::int64_t start = 0, last = 0, ack = 0;
   std::int64_t hist_last_syn = 0;
   std::int64_t reassem = 1, trim = 1;  // relative: contiguous point and ack trim
-  DataTracker data;             // payload Zeek's reassembler received (relative)
-  std::uint64_t pkts = 0, ip_bytes = 0;
+  DataTracker data;                    // payload Zeek's reassembler received (relative)
   // Zeek's log-scale history letter T (retransmissions): the count, and the
   // next count that appends the letter as a power of ten (10 stands for
   // 2^32 - 1). C, G and W are counted the same way in ZeekRare.
@@ -278,6 +279,9 @@ struct ZeekRare {
     std::int64_t fin_seq = 0;  // relative
     std::int64_t hist_last_fin = 0, hist_last_rst = 0;
     std::uint64_t missed = 0;  // content gaps in this endpoint's data (bytes)
+    // Packets Zeek dropped for a bad checksum, and their IP bytes (not in
+    // *_pkts, *_ip_bytes; see ZeekRowCounts).
+    std::uint64_t bad_pkts = 0, bad_ip_bytes = 0;
     std::uint32_t fin_cnt = 0, rst_cnt = 0;
     std::uint32_t cnt_c = 0, cnt_g = 0, cnt_w = 0;  // as ZeekEndpoint::cnt_t
     std::uint8_t thr_c = 0, thr_g = 0, thr_w = 0;
@@ -325,7 +329,7 @@ struct ZeekShadow {
   // Zeek's attempt timer (network time, ns; 0 = not armed); the others are in `rare`.
   std::int64_t attempt_at = 0;
   core::Timestamp last_packet;
-  core::Timestamp start_time, last_time;
+  core::Timestamp last_time;    // the row's start time is in ZeekRowCounts
   ZeekHistory history;          // at most Connection::kMaxHistory letters
   std::uint32_t hist_seen = 0;  // once-per-direction masks: orig low 16 bits, resp high 16
   Side orig = Side::Lo;
@@ -342,6 +346,22 @@ struct ZeekShadow {
   }
   // The same, allocated if need be.
   ZeekRare::Endpoint& rare_ep(Side s) { return rare.need().ep[flow::idx(s)]; }
+};
+
+// The figures of one conn.log row that count packets: its start and each
+// side's packets and IP bytes (by key side). The whole connection's view
+// (Connection::zk) does not store them: they are the connection's own
+// (first_ts, Endpoint::packets, ip_bytes) less the packets Zeek dropped for a
+// bad checksum (Connection::zk_counts). A row that Zeek's timers split off
+// (ConnectionCold::zk_rows) counts its own.
+struct ZeekRowCounts {
+  core::Timestamp start_time;
+  std::array<std::uint64_t, 2> pkts{}, ip_bytes{};
+};
+
+struct ZeekRow {
+  ZeekShadow z;
+  ZeekRowCounts n;
 };
 
 // What a connection needs only once a FIN or a RST is seen, out of line
@@ -383,8 +403,8 @@ struct ConnectionCold {
   // unanswered SYN after 5 s, 3-5 s after a close, ...); later packets then
   // start a new Zeek row. conn.log output reproduces those rows: the finished
   // ones, then the current one (zk_row once a split happened, else zk).
-  std::vector<ZeekShadow> zk_rows;
-  std::unique_ptr<ZeekShadow> zk_row;
+  std::vector<ZeekRow> zk_rows;
+  std::unique_ptr<ZeekRow> zk_row;
 };
 
 // The anomalies of one connection, out of line: most connections have none.
@@ -395,9 +415,9 @@ struct AnomalyLog {
 
 // A place in one of the tracker's expiry lists (indexes into its stores).
 // Which list is a byte of the owner (Connection::lru_list), where it fills
-// padding: 16 bytes here, not 24.
+// padding, and the owner's stamp (the index of the packet that last pushed it
+// to its list's tail) is its last packet's index: 8 bytes here, not 24.
 struct LruHook {
-  std::uint64_t stamp = 0;  // index of the packet that last pushed it to its list's tail
   std::uint32_t prev = 0xffffffffu, next = 0xffffffffu;
 };
 
@@ -449,8 +469,11 @@ struct Connection {
   [[nodiscard]] std::uint32_t events_dropped() const noexcept;
   [[nodiscard]] std::int64_t state_ns(Side s, TcpState st) const noexcept;
   [[nodiscard]] const decode::TunnelInfo& tunnel() const noexcept;
-  [[nodiscard]] std::span<const ZeekShadow> zk_rows() const noexcept;
-  [[nodiscard]] const ZeekShadow& zk_current() const noexcept;  // the last conn.log row
+  [[nodiscard]] std::span<const ZeekRow> zk_rows() const noexcept;
+  // The last conn.log row: the split-off current one, or the whole view with zk_counts().
+  [[nodiscard]] ZeekRow zk_current() const;
+  // The counts of the whole connection's Zeek view (zk).
+  [[nodiscard]] ZeekRowCounts zk_counts() const noexcept;
   [[nodiscard]] std::span<const Anomaly> anomalies() const noexcept;
   [[nodiscard]] std::span<const AnomalyCount> anomaly_counts() const noexcept;
   // The out-of-line part, allocated if need be.

@@ -224,6 +224,9 @@ class Tracker {
   HookAndList hook_and_list(std::uint32_t ix) noexcept;
   [[nodiscard]] const LruHook& hook(std::uint32_t ix) const noexcept;
   [[nodiscard]] core::Timestamp last_ts_of(std::uint32_t ix) const noexcept;
+  // Its stamp: the index of its last packet, the one that pushed it to its
+  // list's tail (every packet of a slot is pushed, so none is stored).
+  [[nodiscard]] std::uint64_t stamp_of(std::uint32_t ix) const noexcept;
   [[nodiscard]] std::uint64_t id_of(std::uint32_t ix) const noexcept;
   // The 4-tuple of a slot (Connection or Embryo); the flow table reads keys here.
   [[nodiscard]] const flow::FlowKey& key_of(std::uint32_t ix) const noexcept;
@@ -233,7 +236,7 @@ class Tracker {
   [[nodiscard]] EndReason end_reason_of(std::uint32_t ix, EndReason if_open) const noexcept;
   void collect_open();
   void lru_unlink(std::uint32_t id);
-  void lru_push(std::uint32_t id, List l, std::uint64_t stamp);
+  void lru_push(std::uint32_t id, List l);  // after the slot's packet is applied
   [[nodiscard]] List list_for(const Connection& c) const;
   bool should_start_new(const Connection& c, Side from, const decode::Segment& seg,
                         NewInstanceReason& why) const;
