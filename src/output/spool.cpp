@@ -148,17 +148,17 @@ void RecordSpool::spill() {
       broken_ = true;  // where the file ends is unknown now: the rest stays in memory
       return;
     }
-    Block& b = blocks_[e.block];
-    --b.live;
+    const std::uint32_t block = e.block;
     e.block = kInFile;
     e.where = file_end_;
     file_end_ += e.len;
     unflushed_ = true;
+    // A block goes back to free_blocks_ once its last record is in the file
+    // (the others went there when their last record was drained).
+    if (--blocks_[block].live == 0 && block != current_) release(block);
   }
-  // Every block still in use is the one being filled or holds records; the
-  // others went back to free_blocks_ when their last record was drained.
-  for (std::uint32_t i = 0; i < blocks_.size(); ++i)
-    if (i == current_ || blocks_[i].live > 0) release(i);
+  if (current_ != kInFile) release(current_);  // its records are all in the file too
+  ++spills_;
 }
 
 }  // namespace tcplife::output

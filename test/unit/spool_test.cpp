@@ -117,9 +117,12 @@ TEST_CASE("spool: drained blocks are reused, memory stays within the budget and 
   CHECK(peak <= kBudget + (std::size_t{2} << 20));
   // Kept for the next records, not given back and faulted in again.
   CHECK(spool.held() == peak);
-  // A spill gives the file the records and keeps the blocks too.
-  for (int i = 0; i < 4000; ++i) spool.put(id++, text);  // 12 MB: spills
+  // A spill gives the file the records and keeps the blocks too; each
+  // budget's worth spills once (every block it emptied is free again).
+  for (int i = 0; i < 12000; ++i) spool.put(id++, text);  // 36 MB: spills 4 times
   CHECK(spool.held() <= kBudget + (std::size_t{2} << 20));
+  CHECK(spool.spills() >= 4);
+  CHECK(spool.spills() <= 5);
   spool.drain_below(
       id, [&](std::string_view t) { drained += t == text; }, "lost");
   CHECK(drained == id);

@@ -37,6 +37,8 @@ class RecordSpool {
   void drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
                    std::string_view lost);
   [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
+  // Times the records in memory went to the temporary file (once per budget's worth).
+  [[nodiscard]] std::uint64_t spills() const noexcept { return spills_; }
   // Bytes of block memory held, in use or kept for reuse.
   [[nodiscard]] std::size_t held() const noexcept {
     std::size_t n = 0;
@@ -91,6 +93,7 @@ class RecordSpool {
   bool broken_ = false;
   std::uint64_t file_end_ = 0;  // bytes written to file_ (buffered or not)
   bool unflushed_ = false;      // file_'s buffer may hold records not yet in the file
+  std::uint64_t spills_ = 0;
 };
 
 }  // namespace tcplife::output
