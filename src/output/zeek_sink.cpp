@@ -49,7 +49,7 @@ class ZeekSink final : public Sink {
 
   void on_connection(const tcp::Connection& c) override {
     std::uint64_t n = 0;
-    tcp::for_each_zeek_row(c, [&](const tcp::ZeekRow& row) {
+    tcp::for_each_zeek_row(c, [&](const tcp::ZeekRowView& row) {
       write_row(c, zeek::conn_log_row(row), c.id * 64 + n++);
     });
     if (stream_) out_.flush();
@@ -89,7 +89,7 @@ class ZeekSink final : public Sink {
 
 namespace zeek {
 
-ConnLogRow conn_log_row(const tcp::ZeekRow& row) {
+ConnLogRow conn_log_row(const tcp::ZeekRowView& row) {
   const tcp::ZeekShadow& z = row.z;
   const std::size_t o = flow::idx(z.orig), p = flow::idx(flow::other(z.orig));
   ConnLogRow r;

@@ -20,7 +20,7 @@ struct ConnLogRow {
   std::string history;
   std::uint64_t orig_pkts = 0, orig_ip_bytes = 0, resp_pkts = 0, resp_ip_bytes = 0;
 };
-ConnLogRow conn_log_row(const tcp::ZeekRow& row);
+ConnLogRow conn_log_row(const tcp::ZeekRowView& row);
 }  // namespace zeek
 
 std::unique_ptr<Sink> make_zeek_sink(std::ostream& out, bool stream = false);

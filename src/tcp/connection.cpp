@@ -514,8 +514,9 @@ std::span<const ZeekRow> Connection::zk_rows() const noexcept {
   return cold ? std::span<const ZeekRow>(cold->zk_rows) : std::span<const ZeekRow>();
 }
 
-ZeekRow Connection::zk_current() const {
-  return cold && cold->zk_row ? *cold->zk_row : ZeekRow{zk, zk_counts()};
+ZeekRowView Connection::zk_current() const noexcept {
+  if (cold && cold->zk_row) return {cold->zk_row->z, cold->zk_row->n};
+  return {zk, zk_counts()};
 }
 
 ZeekRowCounts Connection::zk_counts() const noexcept {

@@ -28,6 +28,8 @@ static_assert(sizeof(tcp::Connection) <= kConnectionBudget,
 struct Row {
   std::string conn_state, history;
   std::uint64_t orig_pkts = 0, resp_pkts = 0;
+  std::uint64_t orig_ip_bytes = 0, resp_ip_bytes = 0;
+  std::int64_t start_ns = 0;
 };
 
 struct Seen {
@@ -42,10 +44,12 @@ class Recorder final : public tcp::ConnectionSink {
     Seen s;
     s.cold = c.cold != nullptr;
     s.anomaly_log = c.anomaly_log != nullptr;
-    tcp::for_each_zeek_row(c, [&](const tcp::ZeekRow& r) {
+    tcp::for_each_zeek_row(c, [&](const tcp::ZeekRowView& r) {
       const tcp::ZeekShadow& z = r.z;
+      const std::size_t o = flow::idx(z.orig), p = flow::idx(flow::other(z.orig));
       s.rows.push_back({std::string(tcp::zeek_conn_state(z)), std::string(z.history.view()),
-                        r.n.pkts[flow::idx(z.orig)], r.n.pkts[flow::idx(flow::other(z.orig))]});
+                        r.n.pkts[o], r.n.pkts[p], r.n.ip_bytes[o], r.n.ip_bytes[p],
+                        r.n.start_time.ns});
     });
     seen.push_back(s);
   }
@@ -204,10 +208,22 @@ TEST_CASE("memory: Zeek's packet counts leave out packets it drops for a bad che
   const auto& seen = t.finish();
   REQUIRE(seen.size() == 1);
   REQUIRE(seen[0].rows.size() == (split ? 2u : 1u));
+  constexpr std::int64_t kT0 = 1'700'000'000LL * core::kNsPerSec;  // Talk's time 0
   const Row& r = seen[0].rows.back();
   CHECK(r.history == "ShCDa");
   CHECK(r.orig_pkts == 2);
   CHECK(r.resp_pkts == 2);
+  CHECK(r.orig_ip_bytes == 40 + 50);  // the SYN and one 10-byte segment, not the bad one
+  CHECK(r.resp_ip_bytes == 40 + 40);
+  CHECK(r.start_ns == kT0 + at * 1'000'000);
+  if (split) {  // the row the attempt timer finished, counted from the connection's own
+    const Row& first = seen[0].rows.front();
+    CHECK(first.conn_state == "S0");
+    CHECK(first.orig_pkts == 1);
+    CHECK(first.resp_pkts == 0);
+    CHECK(first.orig_ip_bytes == 40);
+    CHECK(first.start_ns == kT0);
+  }
 }
 
 TEST_CASE("memory: a tunnelled connection keeps its tunnel, --timeline its state durations",

@@ -364,6 +364,12 @@ struct ZeekRow {
   ZeekRowCounts n;
 };
 
+// One conn.log row as the outputs read it (no copy of Zeek's view).
+struct ZeekRowView {
+  const ZeekShadow& z;
+  ZeekRowCounts n;
+};
+
 // What a connection needs only once a FIN or a RST is seen, out of line
 // (Connection::ending): an open connection has none.
 struct ConnectionEnd {
@@ -471,7 +477,7 @@ struct Connection {
   [[nodiscard]] const decode::TunnelInfo& tunnel() const noexcept;
   [[nodiscard]] std::span<const ZeekRow> zk_rows() const noexcept;
   // The last conn.log row: the split-off current one, or the whole view with zk_counts().
-  [[nodiscard]] ZeekRow zk_current() const;
+  [[nodiscard]] ZeekRowView zk_current() const noexcept;
   // The counts of the whole connection's Zeek view (zk).
   [[nodiscard]] ZeekRowCounts zk_counts() const noexcept;
   [[nodiscard]] std::span<const Anomaly> anomalies() const noexcept;

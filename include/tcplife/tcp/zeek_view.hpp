@@ -21,11 +21,11 @@ std::uint64_t zeek_size(const Connection& c, Side s);
 // The same for one Zeek row (see ConnectionCold::zk_rows).
 std::string_view zeek_conn_state(const ZeekShadow& z);
 std::uint64_t zeek_size(const ZeekShadow& z, Side s);
-// Calls f(row) with each conn.log row (a ZeekRow) Zeek would write for this
-// connection, in order.
+// Calls f(row) with each conn.log row (a ZeekRowView) Zeek would write for
+// this connection, in order.
 template <typename F>
 void for_each_zeek_row(const Connection& c, F&& f) {
-  for (const ZeekRow& r : c.zk_rows()) f(r);
+  for (const ZeekRow& r : c.zk_rows()) f(ZeekRowView{r.z, r.n});
   f(c.zk_current());
 }
 
