@@ -46,11 +46,12 @@ constexpr std::int64_t kFastRetransNs = 20 * kMs;  // Wireshark: fast retransmis
 constexpr std::int64_t kOooDefaultNs = 3 * kMs;    // Wireshark: out-of-order limit without iRTT
 
 // SegAnalysisEndpoint::last_classes: what the rules need to know about a
-// side's latest segment. Wireshark's keep-alive and zero-window-probe bits
-// (bit(K::KeepAlive), bit(K::ZeroWindowProbe)) plus:
-constexpr std::uint16_t kLastCopy = 0x2000;   // tcplife's verdict: a network duplicate
-constexpr std::uint16_t kLastProbe = 0x4000;  // tcplife's verdict: a zero-window probe
-constexpr std::uint16_t kLastSyn = 0x8000;    // a SYN: its window is never scaled
+// side's latest segment.
+constexpr std::uint8_t kLastKeepAlive = 0x01;  // Wireshark classed it a keep-alive
+constexpr std::uint8_t kLastZwp = 0x02;        // ... a zero-window probe
+constexpr std::uint8_t kLastCopy = 0x04;       // tcplife's verdict: a network duplicate
+constexpr std::uint8_t kLastProbe = 0x08;      // tcplife's verdict: a zero-window probe
+constexpr std::uint8_t kLastSyn = 0x10;        // a SYN: its window is never scaled
 
 constexpr std::uint32_t kFamily = bit(K::Retransmission) | bit(K::FastRetransmission) |
                                   bit(K::SpuriousRetransmission) | bit(K::OutOfOrder);
@@ -172,10 +173,10 @@ WsResult wireshark_rules(SegAnalysisEndpoint& F, SegAnalysisEndpoint& R, const S
       set(K::WindowFull);
     const bool same = s.len == 0 && s.win == s.own_last_win() && s.seq == F.nextseq &&
                       s.ack == F.lastack && !s.sfr;
-    if (same && s.win != 0 && (R.last_classes & bit(K::KeepAlive)) != 0) {
+    if (same && s.win != 0 && (R.last_classes & kLastKeepAlive) != 0) {
       set(K::KeepAliveAck);
       jump = true;
-    } else if (same && s.win == 0 && (R.last_classes & bit(K::ZeroWindowProbe)) != 0) {
+    } else if (same && s.win == 0 && (R.last_classes & kLastZwp) != 0) {
       set(K::ZeroWindowProbeAck);
       jump = true;
     } else if (same && s.win != 0) {
@@ -216,7 +217,7 @@ WsResult wireshark_rules(SegAnalysisEndpoint& F, SegAnalysisEndpoint& R, const S
       set(K::SpuriousRetransmission);
     } else {
       w.t_fast = since(s.now, s.peer_last_ns());
-      w.t_ooo = since(s.now, F.nextseq_ts_ns);
+      w.t_ooo = since(s.now, F.nextseq_ts());
       w.fast_shape = R.dupacks >= 2 && R.lastack == s.seq;
       w.ooo_shape = F.nextseq != s.seq + s.len + s.sf_len;
       if (sna && w.fast_shape && w.t_fast >= 0 && w.t_fast < kFastRetransNs) {
@@ -284,7 +285,7 @@ std::int64_t loop_rtt_ns(const SegAnalysisEndpoint& F, const SegAnalysisEndpoint
 // by the network or by the capture.
 bool network_copy(const SegAnalysisEndpoint& F, const SegAnalysisEndpoint& R,
                   const decode::Segment& seg, const Seg& s) noexcept {
-  if (s.len == 0 || F.nextseq == 0 || F.nextseq_ts_ns == 0) return false;
+  if (s.len == 0 || F.nextseq == 0 || F.nextseq_ts() == 0) return false;
   if (s.seq != F.nextseq_begin || s.seq + s.len + s.sf_len != F.nextseq) return false;
   if (seg.ip_version == 4 && seg.ip_id != F.nextseq_ipid) return false;
   const bool had_ts = (F.flags & sf::kNextTs) != 0;
@@ -292,10 +293,10 @@ bool network_copy(const SegAnalysisEndpoint& F, const SegAnalysisEndpoint& R,
   if (had_ts && seg.options.ts_val != F.nextseq_tsval) return false;
   // Nothing else from this sender in between (a resend burst after a
   // timeout also resends the latest segment, right after the older ones).
-  if (s.own_last_ns() != F.nextseq_ts_ns && (F.last_classes & kLastCopy) == 0) return false;
+  if (s.own_last_ns() != F.nextseq_ts() && (F.last_classes & kLastCopy) == 0) return false;
   const std::int64_t loop = loop_rtt_ns(F, R);
   const std::int64_t limit = loop > 0 ? loop / 2 : kMs;
-  const std::int64_t gap = s.now - F.nextseq_ts_ns;
+  const std::int64_t gap = s.now - F.nextseq_ts();
   return gap >= 0 && gap < limit;
 }
 
@@ -327,7 +328,7 @@ Final correct(const Connection& c, Side from, const SegAnalysisEndpoint& F,
     swap(bit(K::KeepAlive), K::ZeroWindowProbe, Deviation::ProbeIntoZeroWindow);
   }
   // ... and the answer to such a probe.
-  if ((R.last_classes & kLastProbe) != 0 && (R.last_classes & bit(K::ZeroWindowProbe)) == 0 &&
+  if ((R.last_classes & kLastProbe) != 0 && (R.last_classes & kLastZwp) == 0 &&
       s.own_last_ns() <= s.peer_last_ns() && s.len == 0 && !s.sfr && s.seq == F.nextseq &&
       (s.ack == F.lastack || s.ack == F.lastack + 1) &&
       (f.bits & (bit(K::ZeroWindowProbeAck) | bit(K::KeepAliveAck))) == 0) {
@@ -352,7 +353,7 @@ Final correct(const Connection& c, Side from, const SegAnalysisEndpoint& F,
   // whatever Wireshark's timing says. An original delayed in the network, or
   // (all its bytes seen) a copy or an original overtaken by its own resend.
   const std::int64_t loop = loop_rtt_ns(F, R);
-  const int order = sent_order(F, seg, w.t_ooo >= 0 ? w.t_ooo : since(s.now, F.nextseq_ts_ns),
+  const int order = sent_order(F, seg, w.t_ooo >= 0 ? w.t_ooo : since(s.now, F.nextseq_ts()),
                                loop > 0 ? loop / 2 : kOooDefaultNs);
   if (!has(K::OutOfOrder) && order < 0) {
     swap(kFamily, K::OutOfOrder, Deviation::SentBeforeHighest);
@@ -418,7 +419,7 @@ void report(Connection& c, Side from, const decode::Segment& seg, const Seg& s,
   const std::int64_t rseq = rel(fe, s.seq);
   const std::int64_t rack = rel(re, s.ack);
   const auto dev = static_cast<std::uint8_t>(f.dev);
-  const std::int64_t gap_us = F.nextseq_ts_ns != 0 ? (s.now - F.nextseq_ts_ns) / 1000 : 0;
+  const std::int64_t gap_us = F.nextseq_ts() != 0 ? (s.now - F.nextseq_ts()) / 1000 : 0;
   const int peer_shift = s.peer_shift;
   const int own_shift = s.own_shift;
   const std::uint32_t own_win = s.syn || own_shift < 0 ? s.win : std::uint32_t{s.win} << own_shift;
@@ -719,7 +720,7 @@ void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& se
     }
     F.nextseq = nextseq;
     F.nextseq_frame = s.frame;
-    F.nextseq_ts_ns = s.now;
+    F.set_nextseq_ts(s.now);
   }
   if (!s.rst && (s.len > 0 || s.sf_len > 0) &&
       (F.data_nextseq == 0 || seq_gt(nextseq, F.data_nextseq)))
@@ -728,8 +729,9 @@ void SeqAnalyzer::on_segment(Connection& c, Side from, const decode::Segment& se
     F.maxseqtobeacked = F.nextseq;
   if ((f.bits & bit(K::AckOutOfRange)) == 0) note_window(F, s);
   F.lastack = s.ack;
-  F.last_classes = static_cast<std::uint16_t>(
-      (w.bits & (bit(K::KeepAlive) | bit(K::ZeroWindowProbe))) |
+  F.last_classes = static_cast<std::uint8_t>(
+      ((w.bits & bit(K::KeepAlive)) != 0 ? kLastKeepAlive : 0u) |
+      ((w.bits & bit(K::ZeroWindowProbe)) != 0 ? kLastZwp : 0u) |
       ((f.bits & bit(K::ZeroWindowProbe)) != 0 ? kLastProbe : 0u) |
       ((f.bits & bit(K::NetworkDuplicate)) != 0 ? kLastCopy : 0u) | (s.syn ? kLastSyn : 0u));
 

@@ -46,7 +46,9 @@ inline constexpr std::uint8_t kHsSyn = 0x80;   // hs_us is a pure SYN (not a SYN
 struct SegAnalysisEndpoint {
   // Wireshark's per-direction sequence state (tcp_analyze_seq_info). 0 means
   // "not set" for nextseq/lastack/maxseqtobeacked, exactly as in Wireshark.
-  std::int64_t nextseq_ts_ns = 0;     // when nextseq last advanced
+  // When nextseq last advanced (ns), in two halves: with no 8-byte member the
+  // struct packs to 148 bytes, not 152 (nextseq_ts() / set_nextseq_ts()).
+  std::uint32_t nextseq_ts_lo = 0, nextseq_ts_hi = 0;
   std::uint32_t nextseq = 0;          // highest seq + len (+1 for SYN/FIN) sent
   std::uint32_t nextseq_begin = 0;    // first seq of the segment that set nextseq
   std::uint32_t nextseq_frame = 0;    // its frame
@@ -70,15 +72,24 @@ struct SegAnalysisEndpoint {
   RttStats rtt;               // data sent by this side -> the peer's covering ACK
   RttStats ts_rtt;            // TSval sent by this side -> the peer's first echo
 
-  std::uint16_t last_classes = 0;  // class bits of this side's latest segment (kLast*)
   std::uint16_t nextseq_ipid = 0;  // IPv4 ID of the segment that set nextseq
   std::int16_t dupacks = 0;        // Wireshark's dupacknum (-1: neutralised by ACKed-unseen)
+  std::uint8_t last_classes = 0;   // class bits of this side's latest segment (kLast*)
   std::uint8_t ipid_up = 0;        // IPv4 IDs seen rising with the sequence (saturating)
   std::uint8_t ipid_other = 0;     // ... seen doing anything else (saturating)
   std::uint8_t flags = 0;          // seg_flag::*
   std::uint32_t resent_bytes = 0;  // payload classed (fast/spurious) retransmission; saturates
+
+  [[nodiscard]] std::int64_t nextseq_ts() const noexcept {
+    return static_cast<std::int64_t>(std::uint64_t{nextseq_ts_hi} << 32 | nextseq_ts_lo);
+  }
+  void set_nextseq_ts(std::int64_t ns) noexcept {
+    const auto u = static_cast<std::uint64_t>(ns);
+    nextseq_ts_lo = static_cast<std::uint32_t>(u);
+    nextseq_ts_hi = static_cast<std::uint32_t>(u >> 32);
+  }
 };
 
-static_assert(sizeof(SegAnalysisEndpoint) <= 152, "per-endpoint analysis state must stay small");
+static_assert(sizeof(SegAnalysisEndpoint) <= 148, "per-endpoint analysis state must stay small");
 
 }  // namespace tcplife::tcp
