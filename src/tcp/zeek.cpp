@@ -525,7 +525,7 @@ void zeek_process(Connection& c, Side from, const decode::Segment& seg) {
       timers_expired(row, seg.ts.ns)) {
     ConnectionCold& cold = c.cold_part();
     if (split != nullptr) {
-      cold.zk_rows.push_back(*split);
+      cold.zk_rows.push_back(std::move(*split));  // finished: moved, not copied
       *split = ZeekRow{};
     } else {
       cold.zk_rows.push_back(ZeekRow{c.zk, c.zk_counts()});
