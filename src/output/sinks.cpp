@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 // JSON document and NDJSON stream (schema tcplife/1, docs/schema/tcplife-1.schema.json).
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <ostream>
+#include <thread>
 #include <utility>
 
 #include "output/facts.hpp"
@@ -164,14 +168,34 @@ void write_global(JsonWriter& w, const analyze::GlobalReport& g) {
 }
 
 // One JSON document; connections in order of first packet, one per line.
+//
+// The document streams: connections first (in first-packet order, each
+// written once every earlier connection has finished), then the summary,
+// which is only known at the end. Records waiting for an earlier, still open
+// connection wait in a RecordSpool (memory up to 32 MB, then a temporary
+// file).
+//
+// With OutputOptions::writer_thread (a --threads run), the end of input is
+// written on a thread of its own. Behind a connection open since the start,
+// the whole document is ready only then; from input_end() on, a writer
+// thread owns the spool and writes what is ready, while the thread that hands
+// connections in goes on finishing and formatting the ones still open (in id
+// order) into an inbox the writer takes. Same bytes either way.
 class JsonSink final : public Sink {
  public:
   JsonSink(std::ostream& out, OutputOptions opts) : out_(out), opts_(opts) {}
-  // The document streams: connections first (in first-packet order, each
-  // written once every earlier connection has finished), then the summary,
-  // which is only known at the end. Records waiting for an earlier, still
-  // open connection wait in a RecordSpool (memory up to 32 MB, then a
-  // temporary file).
+  JsonSink(const JsonSink&) = delete;
+  JsonSink& operator=(const JsonSink&) = delete;
+  ~JsonSink() override {
+    if (!writer_.joinable()) return;
+    {
+      const std::lock_guard<std::mutex> lock(mu_);
+      abandon_ = true;  // end() was not reached (an error): write nothing more
+    }
+    wake_.notify_one();
+    writer_.join();
+  }
+
   void begin(const RunInfo& info) override {
     info_ = info;
     std::string head;
@@ -182,23 +206,55 @@ class JsonSink final : public Sink {
     w.commit();
     out_ << head;
   }
+  void input_end() override {
+    if (opts_.writer_thread && !writer_.joinable())
+      writer_ = std::thread([this] { write_ready(); });
+  }
   void on_connection(const tcp::Connection& c) override {
     text_.clear();  // keeps its capacity: no allocation per record
     write_connection_json(text_, c, opts_);
-    spool_.put(c.id, text_);
+    if (!writer_.joinable()) {
+      spool_.put(c.id, text_);
+      return;
+    }
+    bool wake = false;
+    {
+      const std::lock_guard<std::mutex> lock(mu_);
+      inbox_.ids.push_back({c.id, static_cast<std::uint32_t>(text_.size())});
+      inbox_.text.append(text_);
+      wake = inbox_.text.size() >= kInbox && !asked_;
+      asked_ = asked_ || wake;
+    }
+    if (wake) wake_.notify_one();
   }
   void flush_before(std::uint64_t id) override {
-    spool_.drain_below(
-        id,
-        [this](std::string_view text) {
-          out_ << (first_ ? "\n" : ",\n") << text;
-          first_ = false;
-          if (opts_.stream) out_.flush();
-        },
-        "null");  // keeps the document valid
+    if (!writer_.joinable()) {
+      spool_.drain_below(
+          id, [this](std::string_view text) { emit(text); }, "null");
+      return;
+    }
+    bool wake = false;
+    {
+      const std::lock_guard<std::mutex> lock(mu_);
+      wake = id > below_ && !asked_;
+      below_ = std::max(below_, id);
+      asked_ = asked_ || wake;
+    }
+    if (wake) wake_.notify_one();
   }
   void end(const RunSummary& s) override {
-    flush_before(~std::uint64_t{0});
+    if (writer_.joinable()) {
+      {
+        const std::lock_guard<std::mutex> lock(mu_);
+        below_ = ~std::uint64_t{0};
+        last_ = asked_ = true;
+      }
+      wake_.notify_one();
+      writer_.join();
+      if (failure_) std::rethrow_exception(failure_);
+    } else {
+      flush_before(~std::uint64_t{0});
+    }
     std::string doc = first_ ? "]," : "\n],";
     JsonWriter w(doc);
     write_summary(w, info_, s);
@@ -210,12 +266,84 @@ class JsonSink final : public Sink {
   }
 
  private:
+  // Records formatted but not yet in the spool: their ids and lengths, and
+  // their texts one after the other.
+  struct Inbox {
+    struct Item {
+      std::uint64_t id;
+      std::uint32_t len;
+    };
+    std::vector<Item> ids;
+    std::string text;
+  };
+
+  void emit(std::string_view text) {
+    out_ << (first_ ? "\n" : ",\n") << text;
+    first_ = false;
+    if (opts_.stream) out_.flush();
+  }
+
+  // The writer thread: takes the inbox into the spool and writes what is
+  // ready, kChunk bytes at a time (so the inbox stays small), and waits for
+  // work (an inbox of kInbox bytes, a higher flush_before bound, end()) when
+  // nothing is ready; after end(), returns once everything is written.
+  void write_ready() {
+    try {
+      Inbox in;
+      std::uint64_t below = 0;
+      bool last = false;
+      for (;;) {
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (!spool_.ready_below(below)) wake_.wait(lock, [this] { return asked_ || abandon_; });
+          if (abandon_) return;
+          asked_ = false;
+          std::swap(in, inbox_);
+          below = below_;
+          last = last_;
+        }
+        std::size_t at = 0;
+        for (const Inbox::Item& r : in.ids) {
+          spool_.put(r.id, std::string_view(in.text).substr(at, r.len));
+          at += r.len;
+        }
+        in.ids.clear();
+        in.text.clear();
+        for (std::size_t n = 0; n < kChunk;) {
+          if (!spool_.drain_one_below(
+                  below,
+                  [&](std::string_view text) {
+                    emit(text);
+                    n += text.size();
+                  },
+                  "null"))
+            break;
+        }
+        if (last && !spool_.ready_below(below)) return;
+      }
+    } catch (...) {
+      failure_ = std::current_exception();  // end() rethrows it
+    }
+  }
+
+  static constexpr std::size_t kChunk = std::size_t{1} << 20;
+  static constexpr std::size_t kInbox = std::size_t{64} << 10;
   std::ostream& out_;
   OutputOptions opts_;
   RunInfo info_;
-  RecordSpool spool_;
-  std::string text_;  // the record being written
-  bool first_ = true;
+  RecordSpool spool_;  // the writer's, while it runs
+  std::string text_;   // the record being written
+  bool first_ = true;  // no record written yet (the writer's, while it runs)
+
+  std::thread writer_;  // with opts_.writer_thread: from input_end() to end()
+  std::mutex mu_;       // the fields below, while writer_ runs
+  std::condition_variable wake_;
+  Inbox inbox_;
+  std::uint64_t below_ = 1;  // records below this id are ready
+  bool asked_ = false;       // there is work for the writer
+  bool last_ = false;        // end(): everything is ready
+  bool abandon_ = false;     // destroyed before end()
+  std::exception_ptr failure_;
 };
 
 // One line per connection as it finishes, then a summary line.

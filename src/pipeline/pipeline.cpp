@@ -191,6 +191,10 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   // Live capture and stdin (often a capture piped in) flush each record; a file's
   // report goes out in large blocks.
   oopts.stream = oopts.stream || live != nullptr || cfg.input == "-";
+  // --threads: files only (a live capture's records must not wait for a batch
+  // to fill), and not for the ladder (it records packets in input order).
+  const bool sharded = cfg.threads > 0 && live == nullptr && ladder_ptr == nullptr;
+  oopts.writer_thread = sharded;
   std::unique_ptr<output::Sink> sink = output::make_sink(cfg.format, out, oopts, ladder_ptr);
   output::RunInfo info{name, src->format(), src->linktypes()};
   sink->begin(info);
@@ -202,10 +206,8 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   Dispatch dispatch(cfg, *sink, ladder_ptr);
   tcp::TrackerOptions topts = cfg.tracker;
   topts.keep_events = cfg.output.timeline || cfg.output.full_events;  // only shown with --timeline
-  // --threads: files only (a live capture's records must not wait for a batch
-  // to fill), and not for the ladder (it records packets in input order).
   std::unique_ptr<pipeline::Engine> engine;
-  if (cfg.threads > 0 && live == nullptr && ladder_ptr == nullptr)
+  if (sharded)
     engine = pipeline::make_sharded_engine(topts, cfg.threads, dispatch, *sink);
   else
     engine = std::make_unique<pipeline::SerialEngine>(topts, dispatch, &observers, *sink);

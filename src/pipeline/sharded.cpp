@@ -460,6 +460,7 @@ class ShardedEngine final : public Engine {
   // as one tracker's finish() (the shards are through; their trackers are
   // this thread's now), so they are never all held at once.
   void finish_all() {
+    sink_.input_end();
     ShardOut one;
     for (;;) {
       std::size_t best = shards_.size();
@@ -478,6 +479,12 @@ class ShardedEngine final : public Engine {
       replay(best, one, one.events.front());
       one.events.clear();
       one.records.clear();
+      // What waited for this connection may be written now (the JSON
+      // document writes it on its own thread, while these are finished).
+      if (done_.lowest() != flushed_below_) {
+        flushed_below_ = done_.lowest();
+        sink_.flush_before(flushed_below_);
+      }
     }
   }
 

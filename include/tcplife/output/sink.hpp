@@ -28,6 +28,9 @@ struct OutputOptions {
   // Every record leaves as soon as it is written (flushed): always in live
   // capture and from stdin; from a file, output goes out in large blocks.
   bool stream = false;
+  // JSON document: from Sink::input_end() on, write on a thread of its own
+  // while the connections still open are finished (--threads runs; same bytes).
+  bool writer_thread = false;
 };
 
 // What the run read, for the header/summary of every format.
@@ -76,6 +79,10 @@ class Sink : public tcp::ConnectionSink {
   // Every connection with an id below `id` has been delivered: a sink that
   // writes in first-packet order may write them now.
   virtual void flush_before(std::uint64_t id) { (void)id; }
+  // End of input (a --threads run): the connections still open come next, in
+  // id order, each followed by flush_before. Called on the thread that calls
+  // on_connection.
+  virtual void input_end() {}
 };
 
 // `ladder` (text with timeline only) holds the packets of the connections

@@ -36,7 +36,14 @@ class RecordSpool {
   // file failed to give back is handed over as `lost` instead.
   void drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
                    std::string_view lost);
+  // The same for one record: false if none is below `below`.
+  bool drain_one_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
+                       std::string_view lost);
   [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
+  // Whether a record with an id below `below` is waiting.
+  [[nodiscard]] bool ready_below(std::uint64_t below) const noexcept {
+    return !heap_.empty() && heap_.front().id < below;
+  }
   // Times the records in memory went to the temporary file (once per budget's worth).
   [[nodiscard]] std::uint64_t spills() const noexcept { return spills_; }
   // Bytes of block memory held, in use or kept for reuse.
