@@ -9,7 +9,7 @@
 namespace tcplife::output {
 
 FdStreambuf::FdStreambuf(int fd, std::size_t size)
-    : fd_(fd), buf_(std::make_unique<char[]>(size)), size_(size) {
+    : fd_(fd), buf_(std::make_unique_for_overwrite<char[]>(size)), size_(size) {
   setp(buf_.get(), buf_.get() + size_);
 }
 

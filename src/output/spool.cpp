@@ -139,7 +139,7 @@ void RecordSpool::spill() {
       return;
     }
     // Big sequential writes (glibc ignores the size unless given the buffer).
-    file_buffer_ = std::make_unique<char[]>(kFileBuffer);
+    file_buffer_ = std::make_unique_for_overwrite<char[]>(kFileBuffer);
     std::setvbuf(file_, file_buffer_.get(), _IOFBF, kFileBuffer);
   }
   // In id order, so that they come back as a run read forward.

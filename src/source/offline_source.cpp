@@ -33,7 +33,7 @@ using IoBuffer = std::unique_ptr<char[]>;
 std::FILE* open_buffered(const char* path, IoBuffer& buf) {
   std::FILE* f = std::fopen(path, "rb");
   if (f == nullptr) return nullptr;
-  buf = std::make_unique<char[]>(kStdioBuffer);
+  buf = std::make_unique_for_overwrite<char[]>(kStdioBuffer);
   std::setvbuf(f, buf.get(), _IOFBF, kStdioBuffer);
   return f;
 }
@@ -48,7 +48,7 @@ std::FILE* fdopen_buffered(int fd, IoBuffer& buf) {
     errno = e;
     return nullptr;
   }
-  buf = std::make_unique<char[]>(kStdioBuffer);
+  buf = std::make_unique_for_overwrite<char[]>(kStdioBuffer);
   std::setvbuf(f, buf.get(), _IOFBF, kStdioBuffer);
   return f;
 }
@@ -396,7 +396,7 @@ std::unique_ptr<PacketSource> open_file(const std::string& path, OpenError& err,
         err = {OpenError::Kind::Other, name + ": cannot read standard input"};
         return nullptr;
       }
-      iobuf = std::make_unique<char[]>(kStdioBuffer);
+      iobuf = std::make_unique_for_overwrite<char[]>(kStdioBuffer);
       std::setvbuf(f, iobuf.get(), _IOFBF, kStdioBuffer);
     } else {
       f = fdopen_buffered(fd, iobuf);

@@ -5,11 +5,13 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "support/packet_builder.hpp"
 #include "support/run_capture.hpp"
+#include "tcplife/core/huge_buffer.hpp"
 #include "tcplife/decode/decode.hpp"
 #include "tcplife/tcp/tracker.hpp"
 #include "tcplife/tcp/zeek_view.hpp"
@@ -276,4 +278,26 @@ TEST_CASE("memory: slots fill huge-page chunks, ids found by shift and mask, reu
   CHECK(store[ids[7]].tag == 0);
   CHECK(store.acquire() == ids[7]);
   CHECK(store.acquire() == ids.back() + 1);
+}
+
+TEST_CASE("memory: huge storage constructs a range on first use, value-initialised, in bounds",
+          "[core][memory]") {
+  struct Entry {
+    std::uint64_t a = 7;
+    std::uint32_t b = 0;
+  };
+  core::HugeStorage<Entry> store(3000);
+  Entry* first = store.construct(0, 1000);
+  Entry* third = store.construct(2000, 1000);
+  CHECK(third == first + 2000);  // one array: ranges are at their place in it
+  bool all_init = true;
+  for (std::size_t i = 0; i < 1000; ++i)
+    all_init = all_init && first[i].a == 7 && first[i].b == 0 && third[i].a == 7;
+  CHECK(all_init);
+  first[999].b = 5;
+  CHECK(store.construct(1000, 1000) == first + 1000);
+  CHECK(first[999].b == 5);  // constructing a range leaves its neighbours alone
+  CHECK_THROWS_AS(store.construct(2001, 1000), std::out_of_range);
+  CHECK_THROWS_AS(store.construct(3001, 0), std::out_of_range);
+  CHECK_NOTHROW(store.construct(3000, 0));
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -54,6 +55,29 @@ class HugeArray {
   [[nodiscard]] T& operator[](std::size_t i) noexcept { return data()[i]; }
   [[nodiscard]] const T& operator[](std::size_t i) const noexcept { return data()[i]; }
   [[nodiscard]] std::size_t size() const noexcept { return n_; }
+
+ private:
+  HugeBuffer buf_;
+  std::size_t n_ = 0;
+};
+
+// Room for n T in a huge_buffer, constructed by ranges on first use (their
+// pages are touched then, not up front). T must not need destroying.
+template <class T>
+class HugeStorage {
+  static_assert(alignof(T) <= kHugePage);
+  static_assert(std::is_trivially_destructible_v<T>);
+
+ public:
+  explicit HugeStorage(std::size_t n) : buf_(huge_buffer(n * sizeof(T))), n_(n) {}
+
+  // Value-initialises [at, at + count) and returns its first element.
+  T* construct(std::size_t at, std::size_t count) {
+    if (at > n_ || count > n_ - at) throw std::out_of_range("HugeStorage::construct");
+    T* p = reinterpret_cast<T*>(buf_.get()) + at;
+    std::uninitialized_value_construct_n(p, count);
+    return std::launder(p);
+  }
 
  private:
   HugeBuffer buf_;
