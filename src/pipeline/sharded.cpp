@@ -274,7 +274,7 @@ class ShardedEngine final : public Engine {
  public:
   ShardedEngine(const tcp::TrackerOptions& opts, unsigned shards, tcp::ConnectionSink& out,
                 output::Sink& sink)
-      : out_(out), sink_(sink), ids_(shards) {
+      : out_(out), sink_(sink), ids_(shards > 1 ? shards : 0) {
     tcp::TrackerOptions per_shard = opts;
     if (opts.max_connections != 0)
       per_shard.max_connections = (opts.max_connections + shards - 1) / shards;
@@ -475,7 +475,7 @@ class ShardedEngine final : public Engine {
       for (std::size_t s = 0; s < shards_.size(); ++s) {
         const std::uint64_t next = shards_[s]->next_to_finish();
         if (next == 0) continue;
-        const std::uint64_t id = ids_[s].peek(next);
+        const std::uint64_t id = ids_.empty() ? next : ids_[s].peek(next);
         if (best == shards_.size() || id < best_id) {
           best = s;
           best_id = id;
@@ -498,13 +498,14 @@ class ShardedEngine final : public Engine {
   // What one tracker does at this event: number a new connection, or finish one.
   void replay(std::size_t shard, ShardOut& o, const Event& e) {
     if (e.phase == EmitPhase::Create) {
-      ids_[shard].add(++merged_stats_.connections);
+      ++merged_stats_.connections;
+      if (!ids_.empty()) ids_[shard].add(merged_stats_.connections);
       done_.add(1);
       merged_stats_.peak_open = std::max<std::uint64_t>(merged_stats_.peak_open, ++live_);
       return;
     }
     tcp::Connection& c = o.records[e.record];
-    c.id = ids_[shard].take(c.id);
+    if (!ids_.empty()) c.id = ids_[shard].take(c.id);
     done_.take(c.id);
     --live_;
     ++merged_stats_.emitted;
@@ -570,7 +571,9 @@ class ShardedEngine final : public Engine {
   tcp::TrackerStats final_stats_;  // set by finish()
   // Merge thread.
   std::thread merger_;
-  std::vector<IdWindow<std::uint64_t>> ids_;  // by shard: shard's connection id -> id
+  // By shard: the shard's connection id -> id; none with one shard, whose
+  // ids are the ids (8 bytes less per open connection).
+  std::vector<IdWindow<std::uint64_t>> ids_;
   IdWindow<std::uint8_t> done_;               // by id: 1 while open (lowest() = lowest open id)
   std::vector<std::size_t> pos_;
   std::uint64_t flushed_below_ = 1;
