@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <ostream>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -207,8 +208,12 @@ class JsonSink final : public Sink {
     out_ << head;
   }
   void input_end() override {
-    if (opts_.writer_thread && !writer_.joinable())
+    if (!opts_.writer_thread || writer_.joinable()) return;
+    try {
       writer_ = std::thread([this] { write_ready(); });
+    } catch (const std::system_error&) {
+      // No thread to be had: the records are written here, as without it.
+    }
   }
   void on_connection(const tcp::Connection& c) override {
     text_.clear();  // keeps its capacity: no allocation per record
