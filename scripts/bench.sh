@@ -215,11 +215,14 @@ cmd_run() {
       echo "**The threaded JSON differs from the one-thread JSON.**"
     fi
     # The issue's peer targets: JSON to a file >= 7x faster than tcptrace, >= 40x than tshark.
-    local jw; jw=$(col json 2 | median)
-    for peer in tcptrace tshark; do
-      [ "$(col "$peer" 2 | wc -l)" -gt 0 ] || continue
-      awk -v p="$peer" -v pw="$(col "$peer" 2 | median)" -v jw="$jw" \
-        'BEGIN { printf "tcplife --format json (default) is %.1fx faster than %s (wall).\n", pw / jw, p }'
+    # NDJSON too: the same records as a stream, without the document's first-packet order.
+    for fmt in json ndjson; do
+      local jw; jw=$(col "$fmt" 2 | median)
+      for peer in tcptrace tshark; do
+        [ "$(col "$peer" 2 | wc -l)" -gt 0 ] || continue
+        awk -v p="$peer" -v pw="$(col "$peer" 2 | median)" -v jw="$jw" -v f="$fmt" \
+          'BEGIN { printf "tcplife --format %s (default) is %.1fx faster than %s (wall).\n", f, pw / jw, p }'
+      done
     done
     if [ "$DO_TSHARK" = 1 ] && [ "$TSHARK_RUNS" -lt "$RUNS" ]; then
       echo "tshark: $TSHARK_RUNS run(s) only (it is slow)."
