@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <ostream>
@@ -176,7 +177,7 @@ void write_global(JsonWriter& w, const analyze::GlobalReport& g) {
 // connection wait in a RecordSpool (memory up to 32 MB, then a temporary
 // file).
 //
-// With OutputOptions::writer_thread (a --threads run), the end of input is
+// In a --threads run (the one caller of input_end()), the end of input is
 // written on a thread of its own. Behind a connection open since the start,
 // the whole document is ready only then; from input_end() on, a writer
 // thread owns the spool and writes what is ready, while the thread that hands
@@ -208,7 +209,7 @@ class JsonSink final : public Sink {
     out_ << head;
   }
   void input_end() override {
-    if (!opts_.writer_thread || writer_.joinable()) return;
+    if (writer_.joinable()) return;
     try {
       writer_ = std::thread([this] { write_ready(); });
     } catch (const std::system_error&) {
@@ -234,8 +235,7 @@ class JsonSink final : public Sink {
   }
   void flush_before(std::uint64_t id) override {
     if (!writer_.joinable()) {
-      spool_.drain_below(
-          id, [this](std::string_view text) { emit(text); }, "null");
+      spool_.drain_below(id, emit_, "null");
       return;
     }
     bool wake = false;
@@ -282,12 +282,6 @@ class JsonSink final : public Sink {
     std::string text;
   };
 
-  void emit(std::string_view text) {
-    out_ << (first_ ? "\n" : ",\n") << text;
-    first_ = false;
-    if (opts_.stream) out_.flush();
-  }
-
   // The writer thread: takes the inbox into the spool and writes what is
   // ready, kChunk bytes at a time (so the inbox stays small), and waits for
   // work (an inbox of kInbox bytes, a higher flush_before bound, end()) when
@@ -314,16 +308,7 @@ class JsonSink final : public Sink {
         }
         in.ids.clear();
         in.text.clear();
-        for (std::size_t n = 0; n < kChunk;) {
-          if (!spool_.drain_one_below(
-                  below,
-                  [&](std::string_view text) {
-                    emit(text);
-                    n += text.size();
-                  },
-                  "null"))
-            break;
-        }
+        spool_.drain_below(below, emit_, "null", kChunk);
         if (last && !spool_.ready_below(below)) return;
       }
     } catch (...) {
@@ -339,8 +324,14 @@ class JsonSink final : public Sink {
   RecordSpool spool_;  // the writer's, while it runs
   std::string text_;   // the record being written
   bool first_ = true;  // no record written yet (the writer's, while it runs)
+  // Writes one drained record.
+  const std::function<void(std::string_view)> emit_ = [this](std::string_view text) {
+    out_ << (first_ ? "\n" : ",\n") << text;
+    first_ = false;
+    if (opts_.stream) out_.flush();
+  };
 
-  std::thread writer_;  // with opts_.writer_thread: from input_end() to end()
+  std::thread writer_;  // from input_end() to end()
   std::mutex mu_;       // the fields below, while writer_ runs
   std::condition_variable wake_;
   Inbox inbox_;

@@ -64,27 +64,21 @@ void RecordSpool::put(std::uint64_t id, std::string_view text) {
 }
 
 void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
-                              std::string_view lost) {
-  while (drain_one_below(below, f, lost)) {
+                              std::string_view lost, std::size_t limit) {
+  for (std::size_t n = 0; n < limit && ready_below(below);) {
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    const Entry e = heap_.back();
+    heap_.pop_back();
+    n += e.len;
+    if (e.block == kInFile) {
+      const char* text = read_back(e);
+      f(text != nullptr ? std::string_view(text, e.len) : lost);
+      continue;
+    }
+    Block& b = blocks_[e.block];
+    f(std::string_view(b.data.get() + e.where, e.len));
+    if (--b.live == 0 && e.block != current_) release(e.block);
   }
-}
-
-bool RecordSpool::drain_one_below(std::uint64_t below,
-                                  const std::function<void(std::string_view)>& f,
-                                  std::string_view lost) {
-  if (heap_.empty() || heap_.front().id >= below) return false;
-  std::pop_heap(heap_.begin(), heap_.end(), later);
-  const Entry e = heap_.back();
-  heap_.pop_back();
-  if (e.block == kInFile) {
-    const char* text = read_back(e);
-    f(text != nullptr ? std::string_view(text, e.len) : lost);
-    return true;
-  }
-  Block& b = blocks_[e.block];
-  f(std::string_view(b.data.get() + e.where, e.len));
-  if (--b.live == 0 && e.block != current_) release(e.block);
-  return true;
 }
 
 // A spilled record's text: in one of the windows (read in if need be), or in

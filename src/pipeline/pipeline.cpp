@@ -194,7 +194,6 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   // --threads: files only (a live capture's records must not wait for a batch
   // to fill), and not for the ladder (it records packets in input order).
   const bool sharded = cfg.threads > 0 && live == nullptr && ladder_ptr == nullptr;
-  oopts.writer_thread = sharded;
   std::unique_ptr<output::Sink> sink = output::make_sink(cfg.format, out, oopts, ladder_ptr);
   output::RunInfo info{name, src->format(), src->linktypes()};
   sink->begin(info);

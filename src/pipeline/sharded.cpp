@@ -457,10 +457,15 @@ class ShardedEngine final : public Engine {
       if (o.records.capacity() > 4 * kBatch) std::vector<tcp::Connection>().swap(o.records);
       if (o.events.capacity() > 4 * kBatch) std::vector<Event>().swap(o.events);
     }
-    if (done_.lowest() != flushed_below_) {
-      flushed_below_ = done_.lowest();
-      sink_.flush_before(flushed_below_);
-    }
+    flush_ready();
+  }
+
+  // Tells the sink once the lowest open id has moved: what waited for the
+  // connections before it may be written now.
+  void flush_ready() {
+    if (done_.lowest() == flushed_below_) return;
+    flushed_below_ = done_.lowest();
+    sink_.flush_before(flushed_below_);
   }
 
   // End of input: the shards' open connections in id order, one at a time,
@@ -486,12 +491,8 @@ class ShardedEngine final : public Engine {
       replay(best, one, one.events.front());
       one.events.clear();
       one.records.clear();
-      // What waited for this connection may be written now (the JSON
-      // document writes it on its own thread, while these are finished).
-      if (done_.lowest() != flushed_below_) {
-        flushed_below_ = done_.lowest();
-        sink_.flush_before(flushed_below_);
-      }
+      // The JSON document writes on its own thread while these are finished.
+      flush_ready();
     }
   }
 

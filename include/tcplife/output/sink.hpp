@@ -28,9 +28,6 @@ struct OutputOptions {
   // Every record leaves as soon as it is written (flushed): always in live
   // capture and from stdin; from a file, output goes out in large blocks.
   bool stream = false;
-  // JSON document: from Sink::input_end() on, write on a thread of its own
-  // while the connections still open are finished (--threads runs; same bytes).
-  bool writer_thread = false;
 };
 
 // What the run read, for the header/summary of every format.
@@ -81,7 +78,8 @@ class Sink : public tcp::ConnectionSink {
   virtual void flush_before(std::uint64_t id) { (void)id; }
   // End of input (a --threads run): the connections still open come next, in
   // id order, each followed by flush_before. Called on the thread that calls
-  // on_connection.
+  // on_connection. The JSON document writes from here on a thread of its own
+  // (same bytes).
   virtual void input_end() {}
 };
 

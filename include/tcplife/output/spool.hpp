@@ -33,12 +33,10 @@ class RecordSpool {
   void put(std::uint64_t id, std::string_view text);
   // Hands every record with an id below `below` to `f`, in id order, and
   // forgets it. The view is valid during the call. A record the temporary
-  // file failed to give back is handed over as `lost` instead.
+  // file failed to give back is handed over as `lost` instead. Stops early
+  // once the records handed over reach `limit` bytes.
   void drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
-                   std::string_view lost);
-  // The same for one record: false if none is below `below`.
-  bool drain_one_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
-                       std::string_view lost);
+                   std::string_view lost, std::size_t limit = SIZE_MAX);
   [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
   // Whether a record with an id below `below` is waiting.
   [[nodiscard]] bool ready_below(std::uint64_t below) const noexcept {
