@@ -350,21 +350,24 @@ bool parse_size(const char* s, std::uint64_t& out) {
 }
 
 void usage() {
-  std::fprintf(stderr,
-               "usage: gen_capture [options] -o FILE.pcap   (FILE '-' = stdout)\n"
-               "  --mode mix|synflood|open  traffic (default mix)\n"
-               "  --bytes N       mix: stop once the file reaches N bytes (default 1G = 1e9;\n"
-               "                  suffixes k M G decimal, Ki Mi Gi binary)\n"
-               "  --seed S        (default 1)\n"
-               "  --concurrency N mix: connections in progress at once (default 2000)\n"
-               "  --v6 F          share of IPv6 connections (default 0.25)\n"
-               "  --loss-scale F  mix: multiply loss and reordering rates (default 1; 0 = none)\n"
-               "  --warmup S      mix: seconds simulated before the capture starts (default 1)\n"
-               "  --count N       synflood: spoofed sources; open: connections (default 1M)\n"
-               "  --rate R        synflood: SYNs/s; open: new connections/s (default 100000)\n"
-               "  --synack F      synflood: share of SYNs answered by a SYN-ACK (default 1)\n"
-               "  --quiet         no summary on stderr\n"
-               "  --version\n");
+  std::fprintf(
+      stderr,
+      "usage: gen_capture [options] -o FILE.pcap   (FILE '-' = stdout)\n"
+      "  --mode mix|synflood|open|behind  traffic (default mix); behind: --count\n"
+      "                  connections that open, exchange and close, all after\n"
+      "                  one that opens first and stays open to the end\n"
+      "  --bytes N       mix: stop once the file reaches N bytes (default 1G = 1e9;\n"
+      "                  suffixes k M G decimal, Ki Mi Gi binary)\n"
+      "  --seed S        (default 1)\n"
+      "  --concurrency N mix: connections in progress at once (default 2000)\n"
+      "  --v6 F          share of IPv6 connections (default 0.25)\n"
+      "  --loss-scale F  mix: multiply loss and reordering rates (default 1; 0 = none)\n"
+      "  --warmup S      mix: seconds simulated before the capture starts (default 1)\n"
+      "  --count N       synflood: spoofed sources; open, behind: connections (default 1M)\n"
+      "  --rate R        synflood: SYNs/s; open, behind: new connections/s (default 100000)\n"
+      "  --synack F      synflood: share of SYNs answered by a SYN-ACK (default 1)\n"
+      "  --quiet         no summary on stderr\n"
+      "  --version\n");
 }
 
 // --------------------------------------------------------- mix: the sim ---
@@ -1247,7 +1250,8 @@ class Scripted {
 
   void run() {
     const bool flood = o_.mode == "synflood";
-    const std::uint32_t steps = flood ? 2 : 7;
+    const bool behind = o_.mode == "behind";
+    const std::uint32_t steps = flood ? 2 : behind ? 10 : 7;
     std::priority_queue<Step, std::vector<Step>, std::greater<>> q;
     std::uint64_t next = 0;
     const double gap_ns = 1e9 / o_.rate;
@@ -1262,7 +1266,8 @@ class Scripted {
       q.pop();
       const ScriptConn c = make(s.conn, flood);
       std::int64_t at_next = 0;
-      if (emit(c, s.step, flood, s.t, at_next) && s.step + 1 < steps)
+      const bool close = behind && s.conn != 0;  // connection 0 stays open to the end
+      if (emit(c, s.step, flood, close, s.t, at_next) && s.step + 1 < steps)
         q.push({at_next, s.conn, s.step + 1});
     }
   }
@@ -1300,7 +1305,8 @@ class Scripted {
   }
 
   // Writes step `step` at time t; sets the time of the next step. False: no more steps.
-  bool emit(const ScriptConn& c, std::uint32_t step, bool flood, std::int64_t t,
+  // `close`: after the exchange the client closes (FIN, FIN+ACK, ACK).
+  bool emit(const ScriptConn& c, std::uint32_t step, bool flood, bool close, std::int64_t t,
             std::int64_t& next) {
     OptBuilder ob;
     FrameSpec f;
@@ -1313,6 +1319,18 @@ class Scripted {
     std::uint16_t win = 502;  // x128: 64256, never below the SYN's window
     const std::uint32_t tsc = c.tsc + static_cast<std::uint32_t>(t / 1000000);
     const std::uint32_t tss = c.tss + static_cast<std::uint32_t>(t / 1000000);
+    const std::uint32_t fin_step = resp2 > 0 ? 7 : 6;  // after the client's ACK
+    if (close && step >= fin_step) {
+      const std::uint32_t cfin = c.cisn + 1 + c.req, sfin = c.sisn + 1 + c.resp;
+      const std::uint32_t k = step - fin_step;
+      if (k > 2) return false;
+      ob.nop(), ob.nop(), ob.ts(k == 1 ? tss : tsc, k == 1 ? tsc : tss);
+      if (k == 0) write_frame(c, f, true, cfin, sfin, kFin | kAck, win, ob, 0, 0, t);
+      if (k == 1) write_frame(c, f, false, sfin, cfin + 1, kFin | kAck, win, ob, 0, 0, t);
+      if (k == 2) write_frame(c, f, true, cfin + 1, sfin + 1, kAck, win, ob, 0, 0, t);
+      next = t + (k == 0 ? c.rs : c.rc);
+      return k < 2;
+    }
     switch (step) {
       case 0:  // SYN
         flags = kSyn;
@@ -1376,9 +1394,10 @@ class Scripted {
         seq = c.cisn + 1 + c.req;
         ack = c.sisn + 1 + c.resp;
         ob.nop(), ob.nop(), ob.ts(tsc, tss);
+        next = t + c.think;
         if (step == 5) {
           write_frame(c, f, to_server, seq, ack, flags, win, ob, len, off, t);
-          return false;
+          return close;
         }
         break;
       default:
@@ -1482,7 +1501,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (o.mode != "mix" && o.mode != "synflood" && o.mode != "open") {
+  if (o.mode != "mix" && o.mode != "synflood" && o.mode != "open" && o.mode != "behind") {
     std::fprintf(stderr, "gen_capture: unknown mode '%s'\n", o.mode.c_str());
     return 2;
   }

@@ -5,6 +5,7 @@
 #   scripts/bench.sh [run]   [--bytes 1G] [--runs 3] [--tshark-runs 1] [--seed 1]
 #                            [--concurrency 2000] [--no-tcptrace] [--no-tshark] [--out FILE.md]
 #   scripts/bench.sh memory  [--counts "100k 300k 1M"] [--sizes "50M 200M 800M"]
+#                            [--behind "500k 1M"]
 #   scripts/bench.sh profile [--bytes 100M]
 #
 # run:     generates (once, cached) a deterministic capture with bench/gen_capture,
@@ -15,7 +16,9 @@
 #          medians, ratios to the default floor and peak RSS.
 # memory:  tcplife's peak RSS against connections open at once (SYN flood from N
 #          sources; N established connections) and against total connections with
-#          few open at once.
+#          few open at once (mix traffic; N short connections behind one that stays
+#          open from the first packet to the last, which holds back every record of
+#          the JSON document and the text table).
 # profile: callgrind on a ~100 MB capture; writes the annotated top lists.
 #
 # Environment: TCPLIFE=path (binary to time; default: build it in Release into
@@ -30,7 +33,7 @@ case "${1:-}" in run|memory|profile) CMD=$1; shift ;; esac
 
 BYTES=1G RUNS=3 TSHARK_RUNS=1 SEED=1 CONC=2000 OUT=""
 DO_TCPTRACE=1 DO_TSHARK=1
-COUNTS="100k 300k 1M" SIZES="50M 200M 800M" FEW_CONC=50
+COUNTS="100k 300k 1M" SIZES="50M 200M 800M" BEHIND="500k 1M" FEW_CONC=50
 [ "$CMD" = profile ] && BYTES=100M
 DIR=${TCPLIFE_BENCH_DIR:-/tmp/tcplife-bench}
 while [ $# -gt 0 ]; do
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
     --concurrency) CONC=$2; shift 2 ;;
     --counts) COUNTS=$2; shift 2 ;;
     --sizes) SIZES=$2; shift 2 ;;
+    --behind) BEHIND=$2; shift 2 ;;
     --no-tcptrace) DO_TCPTRACE=0; shift ;;
     --no-tshark) DO_TSHARK=0; shift ;;
     --out) OUT=$2; shift 2 ;;
@@ -239,9 +243,11 @@ cmd_memory() {
   build_tcplife
   RES=$DIR/mem.$$; : >"$RES"
   local rows=()
-  # mem_row LABEL CAPTURE [COUNT]: tcplife's peak RSS in each format. The JSON
-  # document holds every record until the end, so it is skipped above
-  # $JSON_MAX_CONNS connections (default 300000) to spare a shared machine.
+  # mem_row LABEL CAPTURE [COUNT]: tcplife's peak RSS in each format. Writing
+  # the JSON document of a million connections all open at the end takes long,
+  # so it is skipped above $JSON_MAX_CONNS connections (default 300000) to
+  # spare a shared machine, except in the behind series (COUNT 0), which is
+  # there for it.
   mem_row() {
     local label=$1 cap=$2 count=${3:-0}
     cat "$cap" >/dev/null
@@ -266,12 +272,16 @@ cmd_memory() {
   for s in $SIZES; do
     mem_row "few-$s" "$(capture "mix-s$SEED-c$FEW_CONC-$s" --mode mix --seed "$SEED" --concurrency "$FEW_CONC" --bytes "$s")"
   done
+  for n in $BEHIND; do
+    mem_row "behind-$n" "$(capture "behind-$n" --mode behind --rate 10000 --count "$(to_num "$n")" --seed "$SEED")"
+  done
   {
     echo "### tcplife memory, $(date -u +%Y-%m-%d)"
     echo
-    echo "- command: \`scripts/bench.sh memory --counts \"$COUNTS\" --sizes \"$SIZES\"\`"
+    echo "- command: \`scripts/bench.sh memory --counts \"$COUNTS\" --sizes \"$SIZES\" --behind \"$BEHIND\"\`"
     echo "- synflood-N: one SYN (+ SYN-ACK) from each of N spoofed sources, all open at once;" \
-         "open-N: N established connections, all open at the end; few-SIZE: mix traffic with $FEW_CONC connections in progress at once"
+         "open-N: N established connections, all open at the end; few-SIZE: mix traffic with $FEW_CONC connections in progress at once;" \
+         "behind-N: N connections (10,000 a second, each closed within ~0.2 s, then 5 s in TIME_WAIT) behind one open from the first packet to the last"
     machine
     echo
     echo "| capture | bytes | packets | connections | peak open | peak RSS MiB text / json / ndjson | ndjson RSS / peak open | ΔRSS per extra connection, text / json / ndjson |"

@@ -225,7 +225,11 @@ class JsonSink final : public Sink {
     }
     bool wake = false;
     {
-      const std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      // A writer slower than the formatting (its records come back from the
+      // temporary file) must not let the inbox grow with every connection
+      // finished at the end: wait for it to take the inbox.
+      taken_.wait(lock, [this] { return inbox_.text.size() < kInboxMax || writer_gone_; });
       inbox_.ids.push_back({c.id, static_cast<std::uint32_t>(text_.size())});
       inbox_.text.append(text_);
       wake = inbox_.text.size() >= kInbox && !asked_;
@@ -287,6 +291,16 @@ class JsonSink final : public Sink {
   // work (an inbox of kInbox bytes, a higher flush_before bound, end()) when
   // nothing is ready; after end(), returns once everything is written.
   void write_ready() {
+    struct Gone {  // however the writer leaves, nobody waits for it to take the inbox
+      JsonSink& s;
+      ~Gone() {
+        {
+          const std::lock_guard<std::mutex> lock(s.mu_);
+          s.writer_gone_ = true;
+        }
+        s.taken_.notify_all();
+      }
+    } gone{*this};
     try {
       Inbox in;
       std::uint64_t below = 0;
@@ -301,6 +315,7 @@ class JsonSink final : public Sink {
           below = below_;
           last = last_;
         }
+        taken_.notify_one();
         std::size_t at = 0;
         for (const Inbox::Item& r : in.ids) {
           spool_.put(r.id, std::string_view(in.text).substr(at, r.len));
@@ -318,6 +333,7 @@ class JsonSink final : public Sink {
 
   static constexpr std::size_t kChunk = std::size_t{1} << 20;
   static constexpr std::size_t kInbox = std::size_t{64} << 10;
+  static constexpr std::size_t kInboxMax = std::size_t{4} << 20;
   std::ostream& out_;
   OutputOptions opts_;
   RunInfo info_;
@@ -334,11 +350,13 @@ class JsonSink final : public Sink {
   std::thread writer_;  // from input_end() to end()
   std::mutex mu_;       // the fields below, while writer_ runs
   std::condition_variable wake_;
+  std::condition_variable taken_;  // the writer took the inbox, or left
   Inbox inbox_;
   std::uint64_t below_ = 1;  // records below this id are ready
   bool asked_ = false;       // there is work for the writer
   bool last_ = false;        // end(): everything is ready
   bool abandon_ = false;     // destroyed before end()
+  bool writer_gone_ = false;  // write_ready() returned
   std::exception_ptr failure_;
 };
 

@@ -14,8 +14,8 @@ RecordSpool::~RecordSpool() {
 
 // Room for `len` bytes in the current block (a new one if it is full).
 char* RecordSpool::place(std::size_t len, std::uint32_t& block, std::uint64_t& where) {
-  if (current_ == kInFile || blocks_[current_].cap - blocks_[current_].used < len) {
-    if (current_ != kInFile && blocks_[current_].live == 0) release(current_);
+  if (current_ == kNoBlock || blocks_[current_].cap - blocks_[current_].used < len) {
+    if (current_ != kNoBlock && blocks_[current_].live == 0) release(current_);
     if (free_blocks_.empty()) {
       free_blocks_.push_back(static_cast<std::uint32_t>(blocks_.size()));
       blocks_.emplace_back();
@@ -52,63 +52,86 @@ void RecordSpool::release(std::uint32_t block) {
   }
   b.used = b.live = 0;
   free_blocks_.push_back(block);
-  if (block == current_) current_ = kInFile;
+  if (block == current_) current_ = kNoBlock;
 }
 
 void RecordSpool::put(std::uint64_t id, std::string_view text) {
   Entry e{id, 0, static_cast<std::uint32_t>(text.size()), 0};
   std::memcpy(place(text.size(), e.block, e.where), text.data(), text.size());
   heap_.push_back(e);
-  std::push_heap(heap_.begin(), heap_.end(), later);
+  std::push_heap(heap_.begin(), heap_.end(), later<Entry>);
   if (in_memory_ > budget_) spill();
 }
 
 void RecordSpool::drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
                               std::string_view lost, std::size_t limit) {
   for (std::size_t n = 0; n < limit && ready_below(below);) {
-    std::pop_heap(heap_.begin(), heap_.end(), later);
+    if (!runs_.empty() && (heap_.empty() || runs_.front().id < heap_.front().id)) {
+      n += drain_run(f, lost);
+      continue;
+    }
+    std::pop_heap(heap_.begin(), heap_.end(), later<Entry>);
     const Entry e = heap_.back();
     heap_.pop_back();
     n += e.len;
-    if (e.block == kInFile) {
-      const char* text = read_back(e);
-      f(text != nullptr ? std::string_view(text, e.len) : lost);
-      continue;
-    }
     Block& b = blocks_[e.block];
     f(std::string_view(b.data.get() + e.where, e.len));
     if (--b.live == 0 && e.block != current_) release(e.block);
   }
 }
 
-// A spilled record's text: in one of the windows (read in if need be), or in
-// scratch_ if it is bigger than a window. Null if the file failed.
-const char* RecordSpool::read_back(const Entry& e) {
+// Hands over the lowest run's next record and reads the header after it.
+// If the file fails, the rest of that run can no longer be found: each of
+// its records is handed over as `lost` now. Returns the bytes handed over.
+std::size_t RecordSpool::drain_run(const std::function<void(std::string_view)>& f,
+                                   std::string_view lost) {
+  std::pop_heap(runs_.begin(), runs_.end(), later<Run>);
+  Run& r = runs_.back();
+  const std::size_t len = r.len;
+  const char* text = read_back(r.next + kHeader, len);
+  f(text != nullptr ? std::string_view(text, len) : lost);
+  r.next += kHeader + len;
+  --r.left;
+  const char* header = text != nullptr && r.left > 0 ? read_back(r.next, kHeader) : nullptr;
+  if (header == nullptr) {
+    for (; r.left > 0; --r.left) f(lost);
+    runs_.pop_back();
+    return len;
+  }
+  std::memcpy(&r.id, header, sizeof r.id);
+  std::memcpy(&r.len, header + sizeof r.id, sizeof r.len);
+  std::push_heap(runs_.begin(), runs_.end(), later<Run>);
+  return len;
+}
+
+// `len` bytes of the file from `offset`: in one of the windows (read in if
+// need be), or in scratch_ if bigger than a window. Null if the file failed.
+const char* RecordSpool::read_back(std::uint64_t offset, std::size_t len) {
   if (unflushed_) {
     if (std::fflush(file_) != 0) return nullptr;
     unflushed_ = false;
   }
-  if (e.len > kWindow) {
-    scratch_.resize(e.len);
-    return read_at(e.where, scratch_.data(), e.len) ? scratch_.data() : nullptr;
+  if (len > kWindow) {
+    scratch_.resize(len);
+    return read_at(offset, scratch_.data(), len) ? scratch_.data() : nullptr;
   }
   Window* w = nullptr;
   for (Window& x : windows_)
-    if (x.data && e.where >= x.from && e.where + e.len <= x.to) w = &x;
+    if (x.data && offset >= x.from && offset + len <= x.to) w = &x;
   if (w == nullptr) {  // the least recently used window reads on from here
     w = &windows_[0];
     for (Window& x : windows_)
       if (!x.data || x.used < w->used) w = &x;
     if (!w->data) w->data = std::make_unique_for_overwrite<char[]>(kWindow);
-    const std::size_t len =
-        static_cast<std::size_t>(std::min<std::uint64_t>(kWindow, file_end_ - e.where));
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(kWindow, file_end_ - offset));
     w->from = w->to = 0;
-    if (!read_at(e.where, w->data.get(), len)) return nullptr;
-    w->from = e.where;
-    w->to = e.where + len;
+    if (n < len || !read_at(offset, w->data.get(), n)) return nullptr;
+    w->from = offset;
+    w->to = offset + n;
   }
   w->used = ++window_clock_;
-  return w->data.get() + (e.where - w->from);
+  return w->data.get() + (offset - w->from);
 }
 
 bool RecordSpool::read_at(std::uint64_t offset, char* to, std::size_t len) {
@@ -122,8 +145,8 @@ bool RecordSpool::read_at(std::uint64_t offset, char* to, std::size_t len) {
   return true;
 }
 
-// Moves every record still in memory to the file (in heap order: the file is
-// only ever read a record at a time), then frees every block.
+// Moves every record still in memory to the file as one run, then frees
+// every block.
 void RecordSpool::spill() {
   if (broken_) return;  // the file failed once: keep records in memory from then on
   if (file_ == nullptr) {
@@ -136,29 +159,37 @@ void RecordSpool::spill() {
     file_buffer_ = std::make_unique_for_overwrite<char[]>(kFileBuffer);
     std::setvbuf(file_, file_buffer_.get(), _IOFBF, kFileBuffer);
   }
-  // In id order, so that they come back as a run read forward.
-  std::vector<Entry*> order;
-  for (Entry& e : heap_)
-    if (e.block != kInFile) order.push_back(&e);
-  std::sort(order.begin(), order.end(),
-            [](const Entry* a, const Entry* b) { return a->id < b->id; });
-  for (Entry* ep : order) {
-    Entry& e = *ep;
+  // In id order, so that they come back as a run read forward. (Sorted
+  // ascending, what stays in memory after a failure is still a heap.)
+  std::sort(heap_.begin(), heap_.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
+  const Run run{file_end_, 0, heap_.empty() ? 0 : heap_.front().id,
+                heap_.empty() ? 0 : heap_.front().len};
+  std::size_t written = 0;
+  for (const Entry& e : heap_) {
+    char header[kHeader];
+    std::memcpy(header, &e.id, sizeof e.id);
+    std::memcpy(header + sizeof e.id, &e.len, sizeof e.len);
     const char* text = blocks_[e.block].data.get() + e.where;
-    if (std::fwrite(text, 1, e.len, file_) != e.len) {
+    if (std::fwrite(header, 1, kHeader, file_) != kHeader ||
+        std::fwrite(text, 1, e.len, file_) != e.len) {
       broken_ = true;  // where the file ends is unknown now: the rest stays in memory
-      return;
+      break;
     }
-    const std::uint32_t block = e.block;
-    e.block = kInFile;
-    e.where = file_end_;
-    file_end_ += e.len;
+    file_end_ += kHeader + e.len;
     unflushed_ = true;
+    ++written;
     // A block goes back to free_blocks_ once its last record is in the file
     // (the others went there when their last record was drained).
-    if (--blocks_[block].live == 0 && block != current_) release(block);
+    if (--blocks_[e.block].live == 0 && e.block != current_) release(e.block);
   }
-  if (current_ != kInFile) release(current_);  // its records are all in the file too
+  if (written > 0) {
+    runs_.push_back(run);
+    runs_.back().left = written;
+    std::push_heap(runs_.begin(), runs_.end(), later<Run>);
+  }
+  heap_.erase(heap_.begin(), heap_.begin() + static_cast<std::ptrdiff_t>(written));
+  if (broken_) return;
+  if (current_ != kNoBlock) release(current_);  // its records are all in the file too
   ++spills_;
 }
 

@@ -15,14 +15,18 @@ namespace tcplife::output {
 
 // Finished records (their output text) waiting to be written in id order.
 // They are kept in memory up to `budget` bytes, then moved to an unlinked
-// temporary file; memory then holds 24 bytes per waiting record. This keeps
-// the sinks that print in first-packet order (the JSON document, the text
-// table) bounded by the connections open at once, not by the capture.
+// temporary file as one run, sorted by id, each record behind its id and
+// length. Memory keeps no index of the records in the file, only 40 bytes a
+// run (one run per budget's worth, 32 MB by default). This keeps the sinks
+// that print in first-packet order (the JSON document, the text table)
+// bounded by the connections open at once, not by the capture, even behind
+// a connection that stays open from the first packet to the last.
 //
 // Texts are copied into 2 MiB blocks (no allocation per record; huge pages
 // where the kernel has them, and kept for reuse once drained) and indexed
 // by a binary heap on id (no node per record): the JSON document puts one
-// record per connection through here.
+// record per connection through here. Draining merges that heap with the
+// runs' heads.
 class RecordSpool {
  public:
   explicit RecordSpool(std::size_t budget = std::size_t{32} << 20) : budget_(budget) {}
@@ -37,13 +41,17 @@ class RecordSpool {
   // once the records handed over reach `limit` bytes.
   void drain_below(std::uint64_t below, const std::function<void(std::string_view)>& f,
                    std::string_view lost, std::size_t limit = SIZE_MAX);
-  [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
+  [[nodiscard]] bool empty() const noexcept { return heap_.empty() && runs_.empty(); }
   // Whether a record with an id below `below` is waiting.
   [[nodiscard]] bool ready_below(std::uint64_t below) const noexcept {
-    return !heap_.empty() && heap_.front().id < below;
+    return (!heap_.empty() && heap_.front().id < below) ||
+           (!runs_.empty() && runs_.front().id < below);
   }
   // Times the records in memory went to the temporary file (once per budget's worth).
   [[nodiscard]] std::uint64_t spills() const noexcept { return spills_; }
+  // What memory holds to find the waiting records: an entry per record in
+  // memory and one per run in the file.
+  [[nodiscard]] std::size_t index_entries() const noexcept { return heap_.size() + runs_.size(); }
   // Bytes of block memory held, in use or kept for reuse.
   [[nodiscard]] std::size_t held() const noexcept {
     std::size_t n = 0;
@@ -52,28 +60,42 @@ class RecordSpool {
   }
 
  private:
-  static constexpr std::uint32_t kInFile = 0xffffffff;  // Entry::block of a spilled record
-  struct Entry {
+  static constexpr std::uint32_t kNoBlock = 0xffffffff;
+  struct Entry {  // a record in memory
     std::uint64_t id;
-    std::uint64_t where;  // offset in its block, or in the file
+    std::uint64_t where;  // offset in its block
     std::uint32_t len;
-    std::uint32_t block;  // index in blocks_, or kInFile
+    std::uint32_t block;  // index in blocks_
+  };
+  // The records one spill wrote, in id order, each as kHeader bytes (id,
+  // then length, in this machine's byte order) and the text. Only the next
+  // record's header is held here.
+  static constexpr std::size_t kHeader = 12;
+  struct Run {
+    std::uint64_t next;  // file offset of the next record's header
+    std::uint64_t left;  // records not yet drained, the next one included
+    std::uint64_t id;    // the next record's id
+    std::uint32_t len;   // and length
   };
   struct Block {
     core::HugeBuffer data;  // kept when freed if it is kBlock bytes
     std::size_t cap = 0, used = 0;
     std::size_t live = 0;  // records in it not yet drained
   };
-  static bool later(const Entry& a, const Entry& b) noexcept { return a.id > b.id; }
+  template <class T>
+  static bool later(const T& a, const T& b) noexcept {
+    return a.id > b.id;
+  }
   char* place(std::size_t len, std::uint32_t& block, std::uint64_t& where);
   void release(std::uint32_t block);
   void spill();
-  const char* read_back(const Entry& e);
+  std::size_t drain_run(const std::function<void(std::string_view)>& f, std::string_view lost);
+  const char* read_back(std::uint64_t offset, std::size_t len);
   bool read_at(std::uint64_t offset, char* to, std::size_t len);
 
-  // Spilled records are read back through a few windows on the file: each
-  // spill writes its records in id order, so records drained in id order
-  // come from a few runs read forward. One pread per window, not per record.
+  // Runs are read back through a few windows on the file: records drained in
+  // id order come from a few runs read forward. One pread per window, not
+  // per record.
   struct Window {
     std::unique_ptr<char[]> data;
     std::uint64_t from = 0, to = 0;  // file range held
@@ -88,9 +110,10 @@ class RecordSpool {
   static constexpr std::size_t kFileBuffer = std::size_t{1} << 20;
   std::size_t budget_;
   std::vector<Entry> heap_;  // min-heap on id
+  std::vector<Run> runs_;    // min-heap on the next record's id; a run leaves once drained
   std::vector<Block> blocks_;
   std::vector<std::uint32_t> free_blocks_;  // indices in blocks_ whose memory was freed
-  std::uint32_t current_ = kInFile;         // the block being filled
+  std::uint32_t current_ = kNoBlock;        // the block being filled
   std::size_t in_memory_ = 0;               // bytes of allocated blocks
   std::string scratch_;                     // a record read back from the file
   std::unique_ptr<char[]> file_buffer_;     // file_'s stdio buffer: outlives it (closed first)
