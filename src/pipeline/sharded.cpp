@@ -38,6 +38,7 @@
 #include "pipeline/engine.hpp"
 #include "tcplife/analyze/seq_analyzer.hpp"
 #include "tcplife/core/huge_buffer.hpp"
+#include "tcplife/core/open_ids.hpp"
 #include "tcplife/flow/flow_key.hpp"
 
 namespace tcplife::pipeline {
@@ -161,30 +162,6 @@ struct Batch {
   std::vector<ShardOut> out;  // by shard
   unsigned pending = 0;       // shards still on it (under ShardedEngine::mu_)
   bool last = false;          // end of input: after it the merge finishes what is open
-};
-
-// Values (nonzero) of consecutive ids from 1, each taken once; memory spans
-// the ids from the lowest not yet taken to the newest, as the tracker's own
-// bookkeeping: sizeof(V) bytes per id.
-template <class V>
-class IdWindow {
- public:
-  void add(V value) { vals_.push_back(value); }
-  [[nodiscard]] V peek(std::uint64_t id) const { return vals_[id - base_]; }
-  V take(std::uint64_t id) {
-    const V v = std::exchange(vals_[id - base_], V{0});
-    while (!vals_.empty() && vals_.front() == 0) {
-      vals_.pop_front();
-      ++base_;
-    }
-    return v;
-  }
-  // The lowest id not yet taken (the next one if all are).
-  [[nodiscard]] std::uint64_t lowest() const noexcept { return base_; }
-
- private:
-  std::deque<V> vals_;  // 0 once taken
-  std::uint64_t base_ = 1;
 };
 
 class Shard final : public tcp::ConnectionSink {
@@ -501,7 +478,7 @@ class ShardedEngine final : public Engine {
     if (e.phase == EmitPhase::Create) {
       ++merged_stats_.connections;
       if (!ids_.empty()) ids_[shard].add(merged_stats_.connections);
-      done_.add(1);
+      done_.add(merged_stats_.connections);
       merged_stats_.peak_open = std::max<std::uint64_t>(merged_stats_.peak_open, ++live_);
       return;
     }
@@ -574,8 +551,8 @@ class ShardedEngine final : public Engine {
   std::thread merger_;
   // By shard: the shard's connection id -> id; none with one shard, whose
   // ids are the ids (8 bytes less per open connection).
-  std::vector<IdWindow<std::uint64_t>> ids_;
-  IdWindow<std::uint8_t> done_;               // by id: 1 while open (lowest() = lowest open id)
+  std::vector<core::OpenIdMap<std::uint64_t>> ids_;
+  core::OpenIdSet done_;  // the ids not yet finished (lowest() = lowest open id)
   std::vector<std::size_t> pos_;
   std::uint64_t flushed_below_ = 1;
   std::atomic<std::size_t> live_{0};

@@ -164,8 +164,8 @@ void Tracker::init_connection(Connection& c, const flow::KeyedPacket& kp,
 std::uint32_t Tracker::create(const flow::KeyedPacket& kp, const decode::Segment& seg,
                               std::uint32_t instance, NewInstanceReason why) {
   const std::uint32_t ix = conns_.acquire();
+  open_ids_.add(next_id_);
   init_connection(conns_[ix], kp, seg, next_id_++, instance, why);
-  done_.push_back(false);
   table_.insert_or_assign(kp.key, ix, keys());
   ++live_;
   ++stats_.connections;
@@ -178,11 +178,11 @@ std::uint32_t Tracker::create_embryo(const flow::KeyedPacket& kp, const decode::
   const std::uint32_t slot = embryos_.acquire();
   Embryo& e = embryos_[slot];
   e.key = kp.key;
+  open_ids_.add(next_id_);
   e.id = next_id_++;
   e.last_ts = seg.ts;
   e.segs[0] = EmbryoSegment::from_segment(seg, kp.from);
   e.count = 1;
-  done_.push_back(false);
   const std::uint32_t ix = slot | kEmbryo;
   table_.insert_or_assign(kp.key, ix, keys());
   ++live_;
@@ -295,11 +295,7 @@ EndReason Tracker::end_reason_of(std::uint32_t ix, EndReason if_open) const noex
 void Tracker::emit(std::uint32_t ix, EndReason why) {
   const std::uint32_t id = is_embryo(ix) ? promote(ix) : ix;
   Connection& c = conns_[id];
-  done_[c.id - done_base_] = true;
-  while (!done_.empty() && done_.front()) {
-    done_.pop_front();
-    ++done_base_;
-  }
+  open_ids_.take(c.id);
   finalize_connection(c, why, now_);
   if (observer_ != nullptr) observer_->on_finish(c);
   if (table_.find(c.key, keys()) == id) table_.erase(c.key, keys());

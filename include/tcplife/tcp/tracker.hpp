@@ -5,11 +5,11 @@
 #include <bit>
 #include <climits>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <vector>
 
 #include "tcplife/core/huge_buffer.hpp"
+#include "tcplife/core/open_ids.hpp"
 #include "tcplife/decode/segment.hpp"
 #include "tcplife/flow/flow_table.hpp"
 #include "tcplife/tcp/connection.hpp"
@@ -175,7 +175,7 @@ class Tracker {
   [[nodiscard]] std::size_t open_connections() const noexcept { return live_; }
   // The lowest id of a connection not yet finished (the next id if none is open):
   // every connection with a lower id has been handed to the sink.
-  [[nodiscard]] std::uint64_t lowest_open_id() const noexcept { return done_base_; }
+  [[nodiscard]] std::uint64_t lowest_open_id() const noexcept { return open_ids_.lowest(); }
 
   // For a sharded run (pipeline/sharded.cpp). A connection's stamp is the
   // index of the packet that last moved it to the tail of its expiry list, so
@@ -259,8 +259,7 @@ class Tracker {
   std::vector<std::uint32_t> finishing_;  // finish_one(): open slots, highest id first
   std::size_t live_ = 0;
   std::uint64_t next_id_ = 1;
-  std::deque<bool> done_;          // finished flags of ids done_base_, done_base_ + 1, ...
-  std::uint64_t done_base_ = 1;
+  core::OpenIdSet open_ids_;  // ids of the connections not yet finished
   core::Timestamp now_{};
   bool have_now_ = false;
   TrackerStats stats_;
