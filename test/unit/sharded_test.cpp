@@ -5,6 +5,7 @@
 // (the summary prints only some of them), clock ticks included.
 #include <sched.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <set>
 #include <stdexcept>
@@ -39,10 +40,12 @@ class Recorder final : public output::Sink {
         {c.id, c.first_frame, c.last_frame, c.instance, c.end_reason, c.anomaly_total()});
     done.insert(c.id);
   }
+  // On the engine's merge thread: counts what is wrong (Catch's assertions
+  // are for the test's thread), run_engine checks the count.
   void flush_before(std::uint64_t id) override {
-    CHECK(id > flushed);
-    for (std::uint64_t i = flushed; i < id; ++i) REQUIRE(done.count(i) == 1);
-    flushed = id;
+    if (id <= flushed) ++bad_flushes;
+    for (std::uint64_t i = flushed; i < id; ++i) bad_flushes += done.count(i) == 1 ? 0U : 1U;
+    flushed = std::max(flushed, id);
   }
   void begin(const output::RunInfo&) override {}
   void end(const output::RunSummary&) override {}
@@ -50,6 +53,7 @@ class Recorder final : public output::Sink {
   std::vector<Finished> list;
   std::set<std::uint64_t> done;
   std::uint64_t flushed = 1;
+  std::uint64_t bad_flushes = 0;  // flush_before calls claiming too much, or not moving on
   std::size_t fail_at = 0;
 };
 
@@ -77,6 +81,7 @@ Outcome run_engine(const std::vector<test::Frame>& frames, const tcp::TrackerOpt
     if (i % 97 == 0) engine->advance_time(core::Timestamp{seg.ts.ns + 150'000'000});
   }
   engine->finish();
+  CHECK(rec.bad_flushes == 0);
   return {std::move(rec.list), engine->stats()};
 }
 
