@@ -1,12 +1,41 @@
 // SPDX-License-Identifier: MIT
 #include "tcplife/output/spool.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace tcplife::output {
+namespace {
+
+// An unlinked file in `dir`, open for reading and writing, or -1.
+int temporary_in(const std::string& dir) {
+#ifdef O_TMPFILE
+  const int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+#endif
+  // A file system without O_TMPFILE: make a file and unlink it at once.
+  std::string name = dir + "/tcplife-spool-XXXXXX";
+  const int named = ::mkostemp(name.data(), O_CLOEXEC);
+  if (named >= 0) ::unlink(name.c_str());
+  return named;
+}
+
+}  // namespace
+
+std::FILE* open_temporary() {
+  const char* env = std::getenv("TMPDIR");
+  int fd = env != nullptr && *env != '\0' ? temporary_in(env) : -1;
+  if (fd < 0) fd = temporary_in("/tmp");
+  if (fd < 0) return nullptr;
+  std::FILE* f = ::fdopen(fd, "w+b");
+  if (f == nullptr) ::close(fd);
+  return f;
+}
 
 RecordSpool::~RecordSpool() {
   if (file_ != nullptr) std::fclose(file_);
@@ -150,7 +179,7 @@ bool RecordSpool::read_at(std::uint64_t offset, char* to, std::size_t len) {
 void RecordSpool::spill() {
   if (broken_) return;  // the file failed once: keep records in memory from then on
   if (file_ == nullptr) {
-    file_ = std::tmpfile();
+    file_ = open_temporary();
     if (file_ == nullptr) {
       broken_ = true;  // no temporary file: keep them in memory
       return;

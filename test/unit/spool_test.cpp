@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT
+#include "tcplife/output/spool.hpp"
+
+#include <stdlib.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
-
-#include "tcplife/output/spool.hpp"
 
 using tcplife::output::RecordSpool;
 
@@ -167,4 +172,77 @@ TEST_CASE("spool: behind a record that comes last, memory keeps no index of the 
   CHECK(expect == kRecords + 1);
   CHECK(spool.empty());
   CHECK(spool.index_entries() == 0);
+}
+
+namespace {
+
+// TMPDIR set to `dir` (or unset with nullptr) for a scope.
+class TmpDir {
+ public:
+  explicit TmpDir(const char* dir) {
+    if (const char* old = std::getenv("TMPDIR")) old_ = old;
+    if (dir != nullptr) {
+      ::setenv("TMPDIR", dir, 1);
+    } else {
+      ::unsetenv("TMPDIR");
+    }
+  }
+  ~TmpDir() {
+    if (old_) {
+      ::setenv("TMPDIR", old_->c_str(), 1);
+    } else {
+      ::unsetenv("TMPDIR");
+    }
+  }
+  TmpDir(const TmpDir&) = delete;
+  TmpDir& operator=(const TmpDir&) = delete;
+
+ private:
+  std::optional<std::string> old_;
+};
+
+// The directories of this process's open files that were unlinked.
+std::vector<std::string> unlinked_file_dirs() {
+  std::vector<std::string> dirs;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    const std::string deleted = " (deleted)";
+    if (ec || target.size() <= deleted.size() ||
+        target.compare(target.size() - deleted.size(), deleted.size(), deleted) != 0)
+      continue;
+    dirs.push_back(std::filesystem::path(target).parent_path().string());
+  }
+  return dirs;
+}
+
+}  // namespace
+
+TEST_CASE("spool: the temporary file goes to $TMPDIR, else to /tmp", "[output][memory]") {
+  char made[] = "/tmp/tcplife-tmpdir-XXXXXX";
+  REQUIRE(::mkdtemp(made) != nullptr);
+  const std::string dir = std::filesystem::canonical(made).string();
+  const std::string missing = dir + "/missing";
+  for (const char* tmpdir : {dir.c_str(), missing.c_str(), static_cast<const char*>(nullptr)}) {
+    INFO("TMPDIR " << (tmpdir != nullptr ? tmpdir : "unset"));
+    const TmpDir scope(tmpdir);
+    RecordSpool spool(0);  // every record goes to the file
+    for (std::uint64_t id = 1; id <= 100; ++id) spool.put(id, std::to_string(id) + " text");
+    REQUIRE(spool.spills() > 0);
+    const std::vector<std::string> dirs = unlinked_file_dirs();
+    const bool in_dir = std::find(dirs.begin(), dirs.end(), dir) != dirs.end();
+    const bool want_dir = tmpdir == dir.c_str();
+    CHECK(in_dir == want_dir);
+    const bool in_tmp = std::find(dirs.begin(), dirs.end(), "/tmp") != dirs.end();
+    CHECK((in_tmp || in_dir));
+    std::uint64_t expect = 1;
+    bool whole = true;
+    spool.drain_below(
+        ~std::uint64_t{0},
+        [&](std::string_view t) { whole = whole && t == std::to_string(expect++) + " text"; },
+        "lost");
+    CHECK(whole);
+    CHECK(expect == 101);
+  }
+  std::filesystem::remove_all(dir);
 }

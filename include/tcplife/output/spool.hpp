@@ -13,9 +13,13 @@
 
 namespace tcplife::output {
 
+// An unlinked temporary file in $TMPDIR (if set and usable), else in /tmp;
+// nullptr if neither can have one.
+std::FILE* open_temporary();
+
 // Finished records (their output text) waiting to be written in id order.
 // They are kept in memory up to `budget` bytes, then moved to an unlinked
-// temporary file as one run, sorted by id, each record behind its id and
+// temporary file (open_temporary()) as one run, sorted by id, each record behind its id and
 // length. Memory keeps no index of the records in the file, only 40 bytes a
 // run (one run per budget's worth, 32 MB by default). This keeps the sinks
 // that print in first-packet order (the JSON document, the text table)
