@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 
 namespace tcplife::output {
 namespace {
@@ -171,5 +172,69 @@ JsonWriter& JsonWriter::fixed(std::int64_t scaled, int decimals) {
 }
 
 JsonWriter& JsonWriter::seconds(std::int64_t ns) { return fixed(ns, 9); }
+
+int KeyPacker::add(std::string_view name, std::size_t s) {
+  if (count_ == kMaxNames || name.size() > kMaxName) return -1;
+  Name& n = names_[count_];
+  char* p = n.text.data();
+  *p++ = ',';
+  *p++ = '"';
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = '"';
+  *p++ = ':';
+  n.len = static_cast<std::size_t>(p - n.text.data());
+  slots_[s] = {name.data(), static_cast<std::uint32_t>(name.size()),
+               static_cast<std::uint32_t>(count_)};
+  return static_cast<int>(count_++);
+}
+
+std::string_view KeyPacker::unpack(std::string_view packed, Buffer& to) const {
+  // Each two bytes give at most kSlot; 8 and kSlot bytes are copied at once.
+  const std::size_t need = packed.size() / 2 * kSlot + packed.size() % 2 + kSlot + 8;
+  if (to.cap < need) {
+    to.data.reset(new char[need]);  // not zero-filled
+    to.cap = need;
+  }
+  const char* p = packed.data();
+  const char* const end = p + packed.size();
+  char* o = to.data.get();
+  const auto token = [&] {  // at p: a mark and its index
+    const Name& n = names_[static_cast<unsigned char>(p[1])];
+    const std::size_t skip = p[0] == kKey ? 1 : 0;  // no comma
+    std::memcpy(o, n.text.data() + skip, kSlot);    // names_ has a slot to spare
+    o += n.len - skip;
+    p += 2;
+  };
+  const auto one = [&] {  // at p: a mark and its index, or a byte as it is
+    if ((*p == kKey || *p == kCommaKey) && end - p >= 2) {
+      token();
+    } else {
+      *o++ = *p++;
+    }
+  };
+  if constexpr (std::endian::native == std::endian::little) {
+    // Eight bytes at a time: copy them, then keep those before the first
+    // mark (a byte below 3).
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    while (end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      std::memcpy(o, &w, 8);
+      const std::uint64_t marks = (w - 3 * kOnes) & ~w & (0x80 * kOnes);
+      if (marks == 0) {
+        p += 8;
+        o += 8;
+        continue;
+      }
+      const auto k = static_cast<std::size_t>(std::countr_zero(marks) / 8);
+      p += k;
+      o += k;
+      one();
+    }
+  }
+  while (p < end) one();
+  return {to.data.get(), static_cast<std::size_t>(o - to.data.get())};
+}
 
 }  // namespace tcplife::output

@@ -225,8 +225,9 @@ void anomalies(JsonWriter& w, const Connection& c) {
 
 }  // namespace
 
-void write_connection_json(std::string& out, const Connection& c, const OutputOptions& opts) {
-  JsonWriter w(out);
+void write_connection_json(std::string& out, const Connection& c, const OutputOptions& opts,
+                           KeyPacker* keys) {
+  JsonWriter w(out, keys);
   w.begin_object();
   w.kv_unum("id", c.id).kv_unum("instance", c.instance);
   w.kv("instance_reason", tcp::new_instance_reason_name(c.new_reason));

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
+#include "tcplife/output/json_writer.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
-
-#include "tcplife/output/json_writer.hpp"
+#include <vector>
 
 using tcplife::output::JsonWriter;
 
@@ -78,4 +79,61 @@ TEST_CASE("json writer: a document past its first buffer, escaped strings, commi
   CHECK(j["esc"] == std::string("a\"b\\c\n\x01", 7));
   CHECK(j["nothing"].is_null());
   CHECK(j["list"] == nlohmann::json::array({-3, 4}));
+}
+
+namespace {
+
+// One record's worth of JSON, the same with or without packed keys: names
+// that are literals, names in one buffer whose content changes (the same
+// address), names too long to pack, marks' bytes inside a string.
+void record(JsonWriter& w, const std::vector<std::string>& many, int n) {
+  w.begin_object();
+  w.kv_unum("id", static_cast<unsigned>(n)).kv("complete", n % 2 == 0);
+  w.key("handshake").begin_object().key("syn_ts").null().kv_unum("rtt", 12).end_object();
+  for (int i = 0; i < 40; ++i) {
+    char key[16];
+    std::snprintf(key, sizeof key, "k%d", (i * 7 + n) % 30);
+    w.kv_unum(key, static_cast<unsigned>(i));
+  }
+  for (const std::string& name : many) w.kv_num(name, -n);
+  w.kv("marks", std::string("\x01\x02 in a string \x01", 17));
+  w.key("a_name_of_exactly_28_chars__").boolean(true);
+  w.key("a_name_of_29_chars_is_written").boolean(false);
+  w.key("list").begin_array().begin_object().key("x").num(1).end_object().end_array();
+  w.end_object();
+}
+
+}  // namespace
+
+TEST_CASE("json writer: packed keys unpack to the same bytes", "[output][json]") {
+  using tcplife::output::KeyPacker;
+  std::vector<std::string> many;  // more names than the packer holds
+  for (int i = 0; i < 300; ++i) many.push_back("name_" + std::to_string(i));
+  KeyPacker keys;
+  KeyPacker::Buffer buffer;
+  for (int n = 0; n < 3; ++n) {  // later records use the names the first ones taught
+    INFO("record " << n);
+    std::string plain, packed;
+    {
+      JsonWriter w(plain);
+      record(w, many, n);
+    }
+    {
+      JsonWriter w(packed, &keys);
+      record(w, many, n);
+    }
+    CHECK(packed.size() < plain.size() * 2 / 3);
+    CHECK(keys.unpack(packed, buffer) == plain);
+    // Cut anywhere between two keys, each piece unpacks on its own.
+    for (std::size_t cut = 0; cut < packed.size(); cut += 97) {
+      if (cut > 0 &&
+          (packed[cut - 1] == KeyPacker::kKey || packed[cut - 1] == KeyPacker::kCommaKey))
+        continue;
+      std::string joined(keys.unpack(std::string_view(packed).substr(0, cut), buffer));
+      joined += keys.unpack(std::string_view(packed).substr(cut), buffer);
+      CHECK(joined == plain);
+    }
+  }
+  CHECK(keys.unpack("null", buffer) == "null");
+  CHECK(keys.unpack("", buffer).empty());
 }

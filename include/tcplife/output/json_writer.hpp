@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <array>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -11,6 +13,86 @@
 
 namespace tcplife::output {
 
+// Keys written as two bytes instead of `"name":` (with the comma before
+// them, instead of three or more), for records that wait before they are
+// written: keys are about 64 % of a connection record's bytes, and the JSON
+// document holds every record behind a connection still open (in memory up
+// to a budget, then in a temporary file). A JsonWriter's text never has a
+// byte below 0x20 of its own (str() escapes them), so the two marks below
+// are unambiguous.
+//
+// index() is called on the one thread that writes the records; unpack() may
+// run on another, for records handed over after they were written (under a
+// lock): a name, once given its index, is never changed.
+class KeyPacker {
+ public:
+  static constexpr char kKey = '\x01';       // kKey, index: `"name":`
+  static constexpr char kCommaKey = '\x02';  // kCommaKey, index: `,"name":`
+
+  // The index of `name`, or -1 to write it in full (a name longer than
+  // kMaxName, or the table holds kMaxNames names already).
+  int index(std::string_view name) {
+    const auto at = reinterpret_cast<std::uintptr_t>(name.data());
+    for (std::size_t s = (at * 0x9e3779b97f4a7c15ULL) >> 54;; s = (s + 1) % kSlots) {  // 10 bits
+      const Slot& slot = slots_[s];
+      if (slot.at == nullptr) return add(name, s);
+      if (slot.at == name.data() && slot.len == name.size())
+        return same(names_[slot.name].text.data() + 2, name) ? static_cast<int>(slot.name) : -1;
+    }
+  }
+  // `packed` with every key in full, in `to` (grown as needed).
+  struct Buffer {
+    std::unique_ptr<char[]> data;
+    std::size_t cap = 0;
+  };
+  [[nodiscard]] std::string_view unpack(std::string_view packed, Buffer& to) const;
+
+  static constexpr std::size_t kMaxNames = 255;
+  static constexpr std::size_t kSlot = 32;  // `,"name":`, copied as 32 bytes
+  static constexpr std::size_t kMaxName = kSlot - 4;
+
+ private:
+  int add(std::string_view name, std::size_t slot);
+  // Whether `kept` (a name's copy, with 8 bytes readable past it) begins
+  // with `name`, kMaxName bytes at most: a word at a time.
+  static bool same(const char* kept, std::string_view name) noexcept {
+    const char* p = name.data();
+    const std::size_t n = name.size();
+    std::uint64_t a = 0, b = 0;
+    if (n < 8) {
+      std::memcpy(&a, kept, 8);
+      for (std::size_t i = 0; i < n; ++i)
+        b |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+      const std::uint64_t mask = n == 0 ? 0 : ~std::uint64_t{0} >> (64 - 8 * n);
+      if constexpr (std::endian::native == std::endian::little) return ((a & mask) == b);
+      return std::memcmp(kept, p, n) == 0;
+    }
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&a, kept + i, 8);
+      std::memcpy(&b, p + i, 8);
+      if (a != b) return false;
+    }
+    std::memcpy(&a, kept + n - 8, 8);
+    std::memcpy(&b, p + n - 8, 8);
+    return a == b;
+  }
+  // Names found by the address of their text (our keys are literals), and
+  // checked by their bytes (an address may hold another name by now).
+  static constexpr std::size_t kSlots = 1024;  // at most a quarter used
+  struct Slot {
+    const char* at = nullptr;
+    std::uint32_t len = 0;
+    std::uint32_t name = 0;
+  };
+  struct Name {
+    std::array<char, kSlot> text{};  // `,"name":`
+    std::size_t len = 0;             // of `,"name":`
+  };
+  std::array<Slot, kSlots> slots_{};
+  std::array<Name, kMaxNames + 1> names_{};  // + 1: a 32-byte copy of the last may read on
+  std::size_t count_ = 0;
+};
+
 // Minimal streaming JSON writer appending to a string: no DOM, keys in the
 // order written, numbers printed from integers (timestamps and durations are
 // fixed-point seconds with 9 decimals; no floating point anywhere).
@@ -18,10 +100,12 @@ namespace tcplife::output {
 // It is the hottest code of JSON output (a record has ~100 keys), so it writes
 // through a raw pointer into a buffer of its own (never zero-filled) and
 // appends that to `out` on commit() and at the end of its life: until then
-// `out` does not have the text yet.
+// `out` does not have the text yet. With a KeyPacker, keys are written packed.
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) : out_(out) { take_spare(); }
+  explicit JsonWriter(std::string& out, KeyPacker* keys = nullptr) : out_(out), keys_(keys) {
+    take_spare();
+  }
   ~JsonWriter() {
     commit();
     give_spare();
@@ -41,6 +125,17 @@ class JsonWriter {
   JsonWriter& end_array() { return close(']'); }
   // `k` is one of our own identifiers: never escaped.
   JsonWriter& key(std::string_view k) {
+    if (keys_ != nullptr) {
+      const int i = keys_->index(k);
+      if (i >= 0) {
+        char* p = room(2);
+        p[0] = need_comma_ ? KeyPacker::kCommaKey : KeyPacker::kKey;
+        p[1] = static_cast<char>(i);
+        used_ += 2;
+        need_comma_ = false;
+        return *this;
+      }
+    }
     char* p = room(k.size() + 4);
     if (need_comma_) *p++ = ',';
     *p++ = '"';
@@ -126,6 +221,7 @@ class JsonWriter {
   static constexpr std::size_t kInitial = 8192;
   static constexpr std::size_t kSpareMax = std::size_t{1} << 20;
   std::string& out_;
+  KeyPacker* keys_;
   std::unique_ptr<char[]> buf_;  // what was written since the last commit
   std::size_t cap_ = 0;
   std::size_t used_ = 0;

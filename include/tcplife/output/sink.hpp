@@ -15,6 +15,7 @@
 namespace tcplife::output {
 
 class LadderRecorder;
+class KeyPacker;
 
 enum class Format : std::uint8_t { Text, Json, Ndjson, Zeek };
 
@@ -88,8 +89,10 @@ class Sink : public tcp::ConnectionSink {
 std::unique_ptr<Sink> make_sink(Format f, std::ostream& out, const OutputOptions& opts,
                                 const LadderRecorder* ladder = nullptr);
 
-// The JSON record of one connection (the `connections[]` element).
-void write_connection_json(std::string& out, const tcp::Connection& c, const OutputOptions& opts);
+// The JSON record of one connection (the `connections[]` element); with
+// `keys`, its keys packed (KeyPacker::unpack gives the record).
+void write_connection_json(std::string& out, const tcp::Connection& c, const OutputOptions& opts,
+                           KeyPacker* keys = nullptr);
 
 // One-line explanation of an anomaly's evidence.
 std::string anomaly_detail(const tcp::Anomaly& a);
