@@ -237,6 +237,7 @@ class JsonSink final : public Sink {
     }
     if (wake) wake_.notify_one();
   }
+  [[nodiscard]] std::string warning() const override { return spool_.failure(); }
   void flush_before(std::uint64_t id) override {
     if (!writer_.joinable()) {
       spool_.drain_below(id, emit_, "null");

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -136,10 +137,6 @@ std::size_t RecordSpool::drain_run(const std::function<void(std::string_view)>& 
 // `len` bytes of the file from `offset`: in one of the windows (read in if
 // need be), or in scratch_ if bigger than a window. Null if the file failed.
 const char* RecordSpool::read_back(std::uint64_t offset, std::size_t len) {
-  if (unflushed_) {
-    if (std::fflush(file_) != 0) return nullptr;
-    unflushed_ = false;
-  }
   if (len > kWindow) {
     scratch_.resize(len);
     return read_at(offset, scratch_.data(), len) ? scratch_.data() : nullptr;
@@ -175,12 +172,15 @@ bool RecordSpool::read_at(std::uint64_t offset, char* to, std::size_t len) {
 }
 
 // Moves every record still in memory to the file as one run, then frees
-// every block.
+// every block. The run counts only once it is wholly in the file (flushed):
+// if the file fails, every record stays in memory, none is lost.
 void RecordSpool::spill() {
   if (broken_) return;  // the file failed once: keep records in memory from then on
   if (file_ == nullptr) {
     file_ = open_temporary();
     if (file_ == nullptr) {
+      failure_ = std::string("no temporary file could be made in $TMPDIR or /tmp (") +
+                 std::strerror(errno) + ")";
       broken_ = true;  // no temporary file: keep them in memory
       return;
     }
@@ -188,36 +188,36 @@ void RecordSpool::spill() {
     file_buffer_ = std::make_unique_for_overwrite<char[]>(kFileBuffer);
     std::setvbuf(file_, file_buffer_.get(), _IOFBF, kFileBuffer);
   }
+  if (heap_.empty()) return;
   // In id order, so that they come back as a run read forward. (Sorted
   // ascending, what stays in memory after a failure is still a heap.)
   std::sort(heap_.begin(), heap_.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
-  const Run run{file_end_, 0, heap_.empty() ? 0 : heap_.front().id,
-                heap_.empty() ? 0 : heap_.front().len};
-  std::size_t written = 0;
+  std::uint64_t end = file_end_;
+  bool ok = true;
   for (const Entry& e : heap_) {
     char header[kHeader];
     std::memcpy(header, &e.id, sizeof e.id);
     std::memcpy(header + sizeof e.id, &e.len, sizeof e.len);
     const char* text = blocks_[e.block].data.get() + e.where;
-    if (std::fwrite(header, 1, kHeader, file_) != kHeader ||
-        std::fwrite(text, 1, e.len, file_) != e.len) {
-      broken_ = true;  // where the file ends is unknown now: the rest stays in memory
-      break;
-    }
-    file_end_ += kHeader + e.len;
-    unflushed_ = true;
-    ++written;
-    // A block goes back to free_blocks_ once its last record is in the file
-    // (the others went there when their last record was drained).
+    ok = std::fwrite(header, 1, kHeader, file_) == kHeader &&
+         std::fwrite(text, 1, e.len, file_) == e.len;
+    if (!ok) break;
+    end += kHeader + e.len;
+  }
+  if (!ok || std::fflush(file_) != 0) {
+    // Where the file ends is unknown now, and what stdio still buffers may
+    // never get there: the earlier runs (flushed) stay readable, the rest
+    // stays in memory.
+    failure_ = std::string("writing the temporary file failed (") + std::strerror(errno) + ")";
+    broken_ = true;
+    return;
+  }
+  runs_.push_back({file_end_, heap_.size(), heap_.front().id, heap_.front().len});
+  std::push_heap(runs_.begin(), runs_.end(), later<Run>);
+  file_end_ = end;
+  for (const Entry& e : heap_)
     if (--blocks_[e.block].live == 0 && e.block != current_) release(e.block);
-  }
-  if (written > 0) {
-    runs_.push_back(run);
-    runs_.back().left = written;
-    std::push_heap(runs_.begin(), runs_.end(), later<Run>);
-  }
-  heap_.erase(heap_.begin(), heap_.begin() + static_cast<std::ptrdiff_t>(written));
-  if (broken_) return;
+  heap_.clear();
   if (current_ != kNoBlock) release(current_);  // its records are all in the file too
   ++spills_;
 }

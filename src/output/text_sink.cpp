@@ -301,6 +301,7 @@ class TextSink final : public Sink {
     spool_.put(r.id, pack(r));
   }
 
+  [[nodiscard]] std::string warning() const override { return spool_.failure(); }
   void end(const RunSummary& s) override {
     if (!streaming_) {
       title(s.linktypes);

@@ -320,6 +320,7 @@ int run(const Config& cfg, std::ostream& out, std::ostream& err) {
   sum.tally = std::move(dispatch.tally());
   sum.global = dispatch.detectors().report();
   sink->end(sum);
+  if (const std::string w = sink->warning(); !w.empty()) err << "tcplife: warning: " << w << '\n';
 
   output::FailOn& gate = dispatch.fail_on();
   gate.add(sum.global);

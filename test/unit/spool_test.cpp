@@ -2,9 +2,12 @@
 #include "tcplife/output/spool.hpp"
 
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -245,4 +248,80 @@ TEST_CASE("spool: the temporary file goes to $TMPDIR, else to /tmp", "[output][m
     CHECK(expect == 101);
   }
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// A resource limit lowered for a scope (the soft limit only).
+class Limit {
+ public:
+  Limit(int resource, rlim_t soft) : resource_(resource) {
+    REQUIRE(::getrlimit(resource, &old_) == 0);
+    rlimit lowered = old_;
+    lowered.rlim_cur = soft;
+    REQUIRE(::setrlimit(resource, &lowered) == 0);
+  }
+  ~Limit() { ::setrlimit(resource_, &old_); }
+  Limit(const Limit&) = delete;
+  Limit& operator=(const Limit&) = delete;
+
+ private:
+  int resource_;
+  rlimit old_{};
+};
+
+// Puts `count` records of 300 bytes in a shuffled order and drains them all;
+// true if every one came back whole and in order.
+bool round_trip(RecordSpool& spool, std::uint64_t count) {
+  auto text_of = [](std::uint64_t id) {
+    std::string t = std::to_string(id) + ":";
+    t.resize(300, static_cast<char>('a' + id % 26));
+    return t;
+  };
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t i = 1; i <= count; ++i) ids.push_back(i);
+  std::mt19937 rng(9);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  for (std::uint64_t id : ids) spool.put(id, text_of(id));
+  std::uint64_t expect = 1;
+  bool whole = true;
+  spool.drain_below(
+      ~std::uint64_t{0}, [&](std::string_view t) { whole = whole && t == text_of(expect++); },
+      "lost");
+  return whole && expect == count + 1 && spool.empty();
+}
+
+}  // namespace
+
+TEST_CASE("spool: a temporary file that fails loses no record and says why", "[output][memory]") {
+  SECTION("the file fills up part-way (disk full, file size limit)") {
+    // Writes past 3 MB fail (EFBIG, with SIGXFSZ ignored): the first spills
+    // of 1 MB get there, a later one fails part-way through stdio's buffer.
+    void (*old)(int) = std::signal(SIGXFSZ, SIG_IGN);
+    {
+      const Limit limit(RLIMIT_FSIZE, rlim_t{3} << 20);
+      RecordSpool spool(std::size_t{1} << 20);
+      CHECK(round_trip(spool, 40000));  // 12 MB
+      CHECK(spool.spills() >= 1);
+      CHECK(spool.failure().find("writing the temporary file failed") != std::string::npos);
+    }
+    std::signal(SIGXFSZ, old);
+  }
+  SECTION("no file can be opened") {
+    // The lowest free descriptor becomes the limit: the next open fails (EMFILE).
+    int lowest = ::dup(0);
+    REQUIRE(lowest >= 0);
+    ::close(lowest);
+    const Limit limit(RLIMIT_NOFILE, static_cast<rlim_t>(lowest));
+    RecordSpool spool(std::size_t{1} << 20);
+    CHECK(round_trip(spool, 20000));
+    CHECK(spool.spills() == 0);
+    CHECK(spool.failure().find("no temporary file could be made") != std::string::npos);
+  }
+  SECTION("a file that works says nothing") {
+    RecordSpool spool(std::size_t{1} << 20);
+    CHECK(round_trip(spool, 20000));
+    CHECK(spool.spills() >= 4);
+    CHECK(spool.failure().empty());
+  }
 }

@@ -82,6 +82,9 @@ class Sink : public tcp::ConnectionSink {
   // on_connection. The JSON document writes from here on a thread of its own
   // (same bytes).
   virtual void input_end() {}
+  // After end(): a problem the output does not show (e.g. records waiting in
+  // memory beyond the spool's budget), for a warning on stderr; or empty.
+  [[nodiscard]] virtual std::string warning() const { return {}; }
 };
 
 // `ladder` (text with timeline only) holds the packets of the connections

@@ -51,6 +51,15 @@ class RecordSpool {
     return (!heap_.empty() && heap_.front().id < below) ||
            (!runs_.empty() && runs_.front().id < below);
   }
+  // Why records stayed in memory beyond the budget (the temporary file could
+  // not be made or written), as a sentence for a warning; or empty.
+  [[nodiscard]] std::string failure() const {
+    return failure_.empty() ? failure_
+                            : failure_ +
+                                  ": records waiting for earlier connections were kept "
+                                  "in memory beyond " +
+                                  std::to_string(budget_ >> 20) + " MB";
+  }
   // Times the records in memory went to the temporary file (once per budget's worth).
   [[nodiscard]] std::uint64_t spills() const noexcept { return spills_; }
   // What memory holds to find the waiting records: an entry per record in
@@ -123,8 +132,8 @@ class RecordSpool {
   std::unique_ptr<char[]> file_buffer_;     // file_'s stdio buffer: outlives it (closed first)
   std::FILE* file_ = nullptr;
   bool broken_ = false;
-  std::uint64_t file_end_ = 0;  // bytes written to file_ (buffered or not)
-  bool unflushed_ = false;      // file_'s buffer may hold records not yet in the file
+  std::string failure_;         // why broken_
+  std::uint64_t file_end_ = 0;  // bytes in file_ (the flushed runs)
   std::uint64_t spills_ = 0;
 };
 
