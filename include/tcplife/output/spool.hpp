@@ -19,9 +19,11 @@ std::FILE* open_temporary();
 
 // Finished records (their output text) waiting to be written in id order.
 // They are kept in memory up to `budget` bytes, then moved to an unlinked
-// temporary file (open_temporary()) as one run, sorted by id, each record behind its id and
-// length. Memory keeps no index of the records in the file, only 40 bytes a
-// run (one run per budget's worth, 32 MB by default). This keeps the sinks
+// temporary file (open_temporary()) as one run, sorted by id, each record
+// behind its id and length. Memory keeps no index of the records in the
+// file, only 40 bytes a run (one run per budget's worth, 32 MB by default).
+// If the file cannot be made or written, they stay in memory (failure()
+// says why): none is lost. This keeps the sinks
 // that print in first-packet order (the JSON document, the text table)
 // bounded by the connections open at once, not by the capture, even behind
 // a connection that stays open from the first packet to the last.
