@@ -202,7 +202,7 @@ std::string_view KeyPacker::unpack(std::string_view packed, Buffer& to) const {
   const auto token = [&] {  // at p: a mark and its index
     const Name& n = names_[static_cast<unsigned char>(p[1])];
     const std::size_t skip = p[0] == kKey ? 1 : 0;  // no comma
-    std::memcpy(o, n.text.data() + skip, kSlot);    // names_ has a slot to spare
+    std::memcpy(o, n.text.data() + skip, kSlot);    // within text
     o += n.len - skip;
     p += 2;
   };

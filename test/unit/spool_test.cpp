@@ -18,6 +18,17 @@
 
 using tcplife::output::RecordSpool;
 
+namespace {
+
+// A 300-byte record that names its id.
+std::string record_text(std::uint64_t id) {
+  std::string t = std::to_string(id) + ":";
+  t.resize(300, static_cast<char>('a' + id % 26));
+  return t;
+}
+
+}  // namespace
+
 TEST_CASE("spool: records come back in id order, whole, from memory and from the file",
           "[output][memory]") {
   for (std::size_t budget : {std::size_t{1} << 30, std::size_t{100}, std::size_t{0}}) {
@@ -144,11 +155,6 @@ TEST_CASE("spool: behind a record that comes last, memory keeps no index of the 
   constexpr std::size_t kBudget = std::size_t{4} << 20;
   constexpr std::uint64_t kRecords = 150000;  // 300 B each: 45 MB, ~10 runs
   RecordSpool spool(kBudget);
-  auto text_of = [](std::uint64_t id) {
-    std::string t = std::to_string(id) + ":";
-    t.resize(300, static_cast<char>('a' + id % 26));
-    return t;
-  };
   // Ids in a local shuffle, so that runs overlap at their ends.
   std::vector<std::uint64_t> ids;
   for (std::uint64_t i = 1; i <= kRecords; ++i) ids.push_back(i);
@@ -158,19 +164,19 @@ TEST_CASE("spool: behind a record that comes last, memory keeps no index of the 
                  ids.begin() + static_cast<long>(std::min(ids.size(), at + 20000)), rng);
   std::size_t most = 0;
   for (std::uint64_t id : ids) {
-    spool.put(id, text_of(id));
+    spool.put(id, record_text(id));
     most = std::max(most, spool.index_entries());
   }
   CHECK(!spool.ready_below(1));
   CHECK(spool.spills() >= 8);
   // What fits in the budget and the block being filled, and one entry a run.
   CHECK(most <= (kBudget + (std::size_t{2} << 20)) / 300 + spool.spills() + 1);
-  spool.put(0, text_of(0));
+  spool.put(0, record_text(0));
   std::uint64_t expect = 0;
   bool in_order = true;
   spool.drain_below(
-      ~std::uint64_t{0}, [&](std::string_view t) { in_order = in_order && t == text_of(expect++); },
-      "lost");
+      ~std::uint64_t{0},
+      [&](std::string_view t) { in_order = in_order && t == record_text(expect++); }, "lost");
   CHECK(in_order);
   CHECK(expect == kRecords + 1);
   CHECK(spool.empty());
@@ -273,20 +279,15 @@ class Limit {
 // Puts `count` records of 300 bytes in a shuffled order and drains them all;
 // true if every one came back whole and in order.
 bool round_trip(RecordSpool& spool, std::uint64_t count) {
-  auto text_of = [](std::uint64_t id) {
-    std::string t = std::to_string(id) + ":";
-    t.resize(300, static_cast<char>('a' + id % 26));
-    return t;
-  };
   std::vector<std::uint64_t> ids;
   for (std::uint64_t i = 1; i <= count; ++i) ids.push_back(i);
   std::mt19937 rng(9);
   std::shuffle(ids.begin(), ids.end(), rng);
-  for (std::uint64_t id : ids) spool.put(id, text_of(id));
+  for (std::uint64_t id : ids) spool.put(id, record_text(id));
   std::uint64_t expect = 1;
   bool whole = true;
   spool.drain_below(
-      ~std::uint64_t{0}, [&](std::string_view t) { whole = whole && t == text_of(expect++); },
+      ~std::uint64_t{0}, [&](std::string_view t) { whole = whole && t == record_text(expect++); },
       "lost");
   return whole && expect == count + 1 && spool.empty();
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 #include <array>
-#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -37,7 +36,9 @@ class KeyPacker {
       const Slot& slot = slots_[s];
       if (slot.at == nullptr) return add(name, s);
       if (slot.at == name.data() && slot.len == name.size())
-        return same(names_[slot.name].text.data() + 2, name) ? static_cast<int>(slot.name) : -1;
+        return std::memcmp(names_[slot.name].text.data() + 2, name.data(), name.size()) == 0
+                   ? static_cast<int>(slot.name)
+                   : -1;
     }
   }
   // `packed` with every key in full, in `to` (grown as needed).
@@ -53,29 +54,6 @@ class KeyPacker {
 
  private:
   int add(std::string_view name, std::size_t slot);
-  // Whether `kept` (a name's copy, with 8 bytes readable past it) begins
-  // with `name`, kMaxName bytes at most: a word at a time.
-  static bool same(const char* kept, std::string_view name) noexcept {
-    const char* p = name.data();
-    const std::size_t n = name.size();
-    std::uint64_t a = 0, b = 0;
-    if (n < 8) {
-      std::memcpy(&a, kept, 8);
-      for (std::size_t i = 0; i < n; ++i)
-        b |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-      const std::uint64_t mask = n == 0 ? 0 : ~std::uint64_t{0} >> (64 - 8 * n);
-      if constexpr (std::endian::native == std::endian::little) return ((a & mask) == b);
-      return std::memcmp(kept, p, n) == 0;
-    }
-    for (std::size_t i = 0; i + 8 <= n; i += 8) {
-      std::memcpy(&a, kept + i, 8);
-      std::memcpy(&b, p + i, 8);
-      if (a != b) return false;
-    }
-    std::memcpy(&a, kept + n - 8, 8);
-    std::memcpy(&b, p + n - 8, 8);
-    return a == b;
-  }
   // Names found by the address of their text (our keys are literals), and
   // checked by their bytes (an address may hold another name by now).
   static constexpr std::size_t kSlots = 1024;  // at most a quarter used
@@ -85,11 +63,11 @@ class KeyPacker {
     std::uint32_t name = 0;
   };
   struct Name {
-    std::array<char, kSlot> text{};  // `,"name":`
+    std::array<char, kSlot + 1> text{};  // `,"name":`; unpack copies kSlot bytes from text + 1
     std::size_t len = 0;             // of `,"name":`
   };
   std::array<Slot, kSlots> slots_{};
-  std::array<Name, kMaxNames + 1> names_{};  // + 1: a 32-byte copy of the last may read on
+  std::array<Name, kMaxNames> names_{};
   std::size_t count_ = 0;
 };
 
